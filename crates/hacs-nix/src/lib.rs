@@ -1,0 +1,15 @@
+//! hacs-nix: pin Home Assistant custom components as Nix derivations that build the first time.
+//!
+//! The library holds all domain logic and never prints; the `xtask` binary wires it to a command
+//! line. Rooms (modules) follow `docs/architecture.md`:
+//!
+//! - [`archive`]: tar.gz / tar / zip bytes → a [`tree::Tree`] with exactly fetchzip's semantics.
+//! - [`nar`]: a tree or a filesystem path → NAR bytes and their SHA-256, streamed.
+//! - [`hash`]: SHA-256 digests and their Nix encodings (SRI, Nix base32, hex).
+//! - [`download`]: fetching a URL to a file, with progress reported to the caller.
+
+pub mod archive;
+pub mod download;
+pub mod hash;
+pub mod nar;
+pub mod tree;

@@ -1,0 +1,41 @@
+//! `cargo xtask <command>`: the hacs-nix command line. Parses flags, wires the library, prints,
+//! and chooses the exit code (0 fine, 1 findings at error level, 2 could not run).
+
+mod commands;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    version,
+    about = "Pin Home Assistant custom components as Nix derivations that build the first time",
+    after_help = "Examples:\n  cargo xtask prefetch https://github.com/hacs/integration/releases/download/2.0.5/hacs.zip --no-strip-root\n  cargo xtask prefetch ./release.tar.gz --json"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Prefetch(commands::prefetch::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Prefetch(args) => commands::prefetch::run(args),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(failure) => {
+            output::report_failure(&failure);
+            failure.exit_code()
+        }
+    }
+}
