@@ -8,7 +8,7 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum DownloadError {
-    #[error("{url}: {source}")]
+    #[error("{url}: {}", error_chain(source))]
     Network { url: String, source: reqwest::Error },
     #[error("{url}: the server answered {status}")]
     Status {
@@ -23,6 +23,22 @@ pub enum DownloadError {
     },
     #[error("writing the download of {url}: {source}")]
     Io { url: String, source: std::io::Error },
+}
+
+/// reqwest's own message ("error sending request") hides the cause (DNS, refused, TLS): show
+/// the whole chain.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// Progress of one download: bytes so far and the total when the server said it.

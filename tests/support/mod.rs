@@ -1,0 +1,6 @@
+//! Shared by the end-to-end tests: the real-Nix oracles, and random trees written to disk and
+//! archived by real writers (GNU tar, Info-ZIP zip, git archive, the tar and zip crates).
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod oracle;
+pub mod trees;
