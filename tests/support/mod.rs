@@ -2,5 +2,6 @@
 //! archived by real writers (GNU tar, Info-ZIP zip, git archive, the tar and zip crates).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod craft;
 pub mod oracle;
 pub mod trees;

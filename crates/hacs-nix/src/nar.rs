@@ -106,10 +106,11 @@ impl<W: Write> NarWriter<W> {
 
 /// Writes the NAR of a tree into `out`.
 pub fn write_tree<W: Write>(tree: &mut Tree, out: W) -> Result<W, NarError> {
-    let (root, contents) = tree.parts_mut();
+    let (root, contents, stripped) = tree.parts_mut();
     let mut nar = NarWriter::new(out);
     nar.str(b"nix-archive-1").map_err(NarError::Write)?;
-    write_node(&mut nar, root, contents, &mut Vec::new())?;
+    // Errors name entries as the archive does, stripped top level included.
+    write_node(&mut nar, root, contents, &mut stripped.to_vec())?;
     Ok(nar.out)
 }
 

@@ -121,11 +121,28 @@ pub struct TreeStats {
 pub struct Tree {
     pub(crate) root: Node,
     pub(crate) contents: Contents,
+    /// The top-level directory `stripRoot` removed (`repo-1.0/`), to name entries in errors
+    /// as they appear in the archive.
+    stripped: Vec<u8>,
 }
 
 impl Tree {
-    pub(crate) fn new(root: Node, contents: Contents) -> Self {
-        Self { root, contents }
+    pub(crate) fn new(root: Node, contents: Contents, stripped: Vec<u8>) -> Self {
+        Self {
+            root,
+            contents,
+            stripped,
+        }
+    }
+
+    /// An entry's name as the archive spells it: the stripped top level, then `path`.
+    pub fn archive_name(&self, path: &[u8]) -> String {
+        let mut name = self.stripped.clone();
+        if !name.is_empty() && !path.is_empty() {
+            name.push(b'/');
+        }
+        name.extend_from_slice(path);
+        String::from_utf8_lossy(&name).into_owned()
     }
 
     pub fn root(&self) -> &Node {
@@ -159,8 +176,8 @@ impl Tree {
         self.contents.read_all(blob, size).map(Some)
     }
 
-    pub(crate) fn parts_mut(&mut self) -> (&Node, &mut Contents) {
-        (&self.root, &mut self.contents)
+    pub(crate) fn parts_mut(&mut self) -> (&Node, &mut Contents, &[u8]) {
+        (&self.root, &mut self.contents, &self.stripped)
     }
 }
 

@@ -343,15 +343,15 @@ impl Builder {
             source,
         })?;
         let mut root = std::mem::take(&mut self.root);
-        let root = if !strip_root {
-            Node::Directory(root)
+        let (root, stripped) = if !strip_root {
+            (Node::Directory(root), Vec::new())
         } else {
             match root.len() {
                 0 => return Err(ArchiveError::Empty),
                 1 => match root.pop_first() {
-                    Some((_, node @ Node::Directory(_))) => node,
+                    Some((name, node @ Node::Directory(_))) => (node, name),
                     Some((name, file @ Node::File(_))) => {
-                        Node::Directory(Entries::from([(name, file)]))
+                        (Node::Directory(Entries::from([(name, file)])), Vec::new())
                     }
                     Some((name, Node::Symlink { .. })) => {
                         return Err(ArchiveError::RootIsSymlink {
@@ -376,6 +376,6 @@ impl Builder {
                 }
             }
         };
-        Ok(Tree::new(root, self.contents))
+        Ok(Tree::new(root, self.contents, stripped))
     }
 }

@@ -99,27 +99,18 @@ pub(super) fn read<R: Read>(
         builder.count_entry()?;
         let path = entry.path_bytes().into_owned();
         let kind = entry.header().entry_type();
-        let link = || {
-            entry
-                .link_name_bytes()
-                .map(|l| l.into_owned())
-                .ok_or_else(|| {
-                    ArchiveError::corrupt(format!("link entry `{}` has no target", display(&path)))
-                })
-        };
+        // The tar crate reports an empty link field as none: it is an empty target.
+        let link = entry
+            .link_name_bytes()
+            .map(|l| l.into_owned())
+            .unwrap_or_default();
         match kind {
             EntryType::XGlobalHeader => {}
             EntryType::Directory => builder.add_directory(&path)?,
             // GNU dumpdir: a directory with a listing of its contents as data.
             _ if kind.as_byte() == b'D' => builder.add_directory(&path)?,
-            EntryType::Symlink => {
-                let target = link()?;
-                builder.add_symlink(&path, target)?;
-            }
-            EntryType::Link => {
-                let target = link()?;
-                builder.add_hard_link(&path, &target)?;
-            }
+            EntryType::Symlink => builder.add_symlink(&path, link)?,
+            EntryType::Link => builder.add_hard_link(&path, &link)?,
             EntryType::Char | EntryType::Block | EntryType::Fifo => {
                 let what = match kind {
                     EntryType::Char => "character device",
