@@ -3,5 +3,6 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod craft;
+pub mod http;
 pub mod oracle;
 pub mod trees;
