@@ -10,8 +10,16 @@ fn root() -> &'static Path {
 }
 
 fn nix_instantiate(args: &[&str]) -> String {
-    let out = Command::new("nix-instantiate").args(args).current_dir(root()).output().expect("nix-instantiate (nix-bin)");
-    assert!(out.status.success(), "nix-instantiate {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("nix-instantiate")
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("nix-instantiate (nix-bin)");
+    assert!(
+        out.status.success(),
+        "nix-instantiate {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -47,7 +55,13 @@ fn flake_outputs_use_home_assistants_python_set() {
     "#;
     let json = nix_instantiate(&["--eval", "--strict", "--json", "-E", expr]);
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(value["systems"], serde_json::json!(["aarch64-linux", "x86_64-linux"]));
-    assert_eq!(value["overlayAttr"], serde_json::json!(["home-assistant-custom-components"]));
+    assert_eq!(
+        value["systems"],
+        serde_json::json!(["aarch64-linux", "x86_64-linux"])
+    );
+    assert_eq!(
+        value["overlayAttr"],
+        serde_json::json!(["home-assistant-custom-components"])
+    );
     assert!(value["checks"].is_object());
 }

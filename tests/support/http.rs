@@ -10,7 +10,10 @@ use std::thread;
 pub enum Reply {
     Ok(Vec<u8>),
     /// Declares the full length but sends only the first `sent` bytes, then closes.
-    Truncated { body: Vec<u8>, sent: usize },
+    Truncated {
+        body: Vec<u8>,
+        sent: usize,
+    },
     Status(u16),
 }
 
@@ -40,15 +43,26 @@ pub fn serve(routes: Vec<(&str, Reply)>) -> Server {
                     break;
                 }
             }
-            let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+            let path = request_line
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("/")
+                .to_owned();
             seen.lock().unwrap().push(path.clone());
-            let reply = routes.iter().find(|(p, _)| *p == path).map(|(_, r)| r.clone()).unwrap_or(Reply::Status(404));
+            let reply = routes
+                .iter()
+                .find(|(p, _)| *p == path)
+                .map(|(_, r)| r.clone())
+                .unwrap_or(Reply::Status(404));
             let (status, body, sent) = match reply {
                 Reply::Ok(body) => (200, body.clone(), body.len()),
                 Reply::Truncated { body, sent } => (200, body, sent),
                 Reply::Status(code) => (code, Vec::new(), 0),
             };
-            let head = format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+            let head = format!(
+                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
             let _ = stream.write_all(head.as_bytes());
             let _ = stream.write_all(&body[..sent]);
         }

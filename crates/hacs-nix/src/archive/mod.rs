@@ -7,6 +7,7 @@
 
 mod builder;
 mod error;
+mod pipe;
 mod tar;
 mod zip;
 
@@ -148,11 +149,13 @@ pub fn unpack(
     let format = Format::detect(&head)?;
     let builder = builder::Builder::new(options.limits, compressed_len);
     let tree = match format {
-        Format::TarGz => tar::read(
-            flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(1 << 16, source)),
-            builder,
-            true,
-        )?,
+        Format::TarGz => {
+            let inflate =
+                flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(1 << 16, source));
+            let pipe =
+                pipe::Pipe::spawn(inflate).map_err(io_err("cannot start the inflate thread"))?;
+            tar::read(pipe, builder, true)?
+        }
         Format::Tar => tar::read(
             io::BufReader::with_capacity(1 << 16, source),
             builder,

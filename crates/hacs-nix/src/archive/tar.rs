@@ -83,19 +83,27 @@ pub(super) fn read<R: Read>(
     } else {
         "tar stream"
     };
-    let failed = |e: io::Error| {
+    // Inflate runs ahead on its own thread, so a broken stream is noticed near, not exactly at,
+    // the entry it breaks: name the last entry that was read whole.
+    let failed = |e: io::Error, last: &[u8]| {
+        let after = if last.is_empty() {
+            String::new()
+        } else {
+            format!(" (after entry `{}`)", display(last))
+        };
         if tripped.get() {
             ArchiveError::TooLarge {
-                entry: "(tar stream)".to_owned(),
+                entry: format!("(tar stream){after}"),
                 limit: limits.max_unpacked_bytes,
             }
         } else {
-            ArchiveError::corrupt(format!("{what}: {e}"))
+            ArchiveError::corrupt(format!("{what}{after}: {e}"))
         }
     };
     let mut archive = tar::Archive::new(capped);
-    for entry in archive.entries().map_err(failed)? {
-        let mut entry = entry.map_err(failed)?;
+    let mut last = Vec::new();
+    for entry in archive.entries().map_err(|e| failed(e, &last))? {
+        let mut entry = entry.map_err(|e| failed(e, &last))?;
         builder.count_entry()?;
         let path = entry.path_bytes().into_owned();
         let kind = entry.header().entry_type();
@@ -140,9 +148,10 @@ pub(super) fn read<R: Read>(
                 builder.add_file(&path, mode & 0o100 != 0, size, &mut entry)?;
             }
         }
+        last = path;
     }
     // Read to the end of the stream so that a truncated or corrupt gzip trailer is noticed.
     let mut rest = archive.into_inner();
-    io::copy(&mut rest, &mut io::sink()).map_err(failed)?;
+    io::copy(&mut rest, &mut io::sink()).map_err(|e| failed(e, &last))?;
     Ok(builder)
 }
