@@ -44,6 +44,9 @@ hyperfine --warmup 1 --runs "${RUNS:-10}" --export-markdown "$work/small-zip.md"
 
 # Peak memory: an archive that unpacks to 1 GiB (the default size limit, exactly).
 make_archive huge 8000 1073000000
+f=$PWD/$work/huge.tar.gz
+[ "$("$xtask" prefetch "$f" --format base32)" = "$(nix-prefetch-url --unpack "file://$f" 2>/dev/null)" ] \
+  || { echo "MISMATCH on huge"; exit 1; }
 for name in large huge; do
   /usr/bin/time -f "$name: peak RSS %M KiB, %e s wall" "$xtask" prefetch "$PWD/$work/$name.tar.gz" --json \
     | grep -E '"(sri|files|unpacked_size)"'
