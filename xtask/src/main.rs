@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand};
     bin_name = "cargo xtask",
     version,
     about = "Pin Home Assistant custom components as Nix derivations that build the first time",
-    after_help = "Examples:\n  cargo xtask prefetch https://github.com/hacs/integration/releases/download/2.0.5/hacs.zip --no-strip-root\n  cargo xtask prefetch ./release.tar.gz --json"
+    after_help = "Examples:\n  cargo xtask check ./hacs.zip --tag 2.0.5\n  cargo xtask prefetch https://github.com/hacs/integration/releases/download/2.0.5/hacs.zip --no-strip-root\n  cargo xtask prefetch ./release.tar.gz --json"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -23,12 +23,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Check(commands::check::Args),
     Prefetch(commands::prefetch::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Check(args) => commands::check::run(args),
         Command::Prefetch(args) => commands::prefetch::run(args),
     };
     match outcome {

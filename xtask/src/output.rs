@@ -71,3 +71,44 @@ pub fn print_stdout(text: &str) -> Result<(), Failure> {
             Failure::could_not_run("io", format!("cannot write to stdout: {e}"), None, None)
         })
 }
+
+/// Findings as compiler-style text: `severity[rule]: message`, `--> where`, `= help: …`.
+pub fn render_findings(findings: &[hacs_nix::finding::Finding], colour: bool) -> String {
+    use hacs_nix::finding::Severity;
+    let paint = |code: &'static str| if colour { code } else { "" };
+    let (blue, bold, reset) = (paint("\x1b[1;34m"), paint("\x1b[1m"), paint("\x1b[0m"));
+    let mut text = String::new();
+    for f in findings {
+        let tone = match f.severity {
+            Severity::Error => paint("\x1b[1;31m"),
+            Severity::Warning => paint("\x1b[1;33m"),
+        };
+        text.push_str(&format!(
+            "{tone}{}[{}]{reset}{bold}: {}{reset}\n",
+            f.severity, f.rule, f.message
+        ));
+        text.push_str(&format!("  {blue}-->{reset} {}\n", f.location));
+        if !f.help.is_empty() {
+            text.push_str(&format!("  {blue}={reset} {bold}help{reset}: {}\n", f.help));
+        }
+        text.push('\n');
+    }
+    text
+}
+
+/// `2 errors, 1 warning`.
+pub fn summary(findings: &[hacs_nix::finding::Finding]) -> String {
+    use hacs_nix::finding::Severity;
+    let count = |s| findings.iter().filter(|f| f.severity == s).count();
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "{}, {}",
+        plural(count(Severity::Error), "error"),
+        plural(count(Severity::Warning), "warning")
+    )
+}
+
+/// Writes to stderr; a closed stderr leaves nothing sensible to do.
+pub fn eprint(text: &str) {
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}

@@ -6,10 +6,14 @@
 //! - [`archive`]: tar.gz / tar / zip bytes → a [`tree::Tree`] with exactly fetchzip's semantics.
 //! - [`nar`]: a tree or a filesystem path → NAR bytes and their SHA-256, streamed.
 //! - [`hash`]: SHA-256 digests and their Nix encodings (SRI, Nix base32, hex).
+//! - [`manifest`]: `manifest.json` and `hacs.json` → typed values and [`finding::Finding`]s.
 //! - [`download`]: fetching a URL to a file, with progress reported to the caller.
 
 pub mod archive;
 pub mod download;
+pub mod finding;
 pub mod hash;
+pub mod layout;
+pub mod manifest;
 pub mod nar;
 pub mod tree;

@@ -1,4 +1,7 @@
+pub mod check;
 pub mod prefetch;
+
+use std::io::IsTerminal;
 
 use crate::output::Failure;
 
@@ -20,4 +23,84 @@ pub fn http_client() -> Result<reqwest::Client, Failure> {
                 None,
             )
         })
+}
+
+/// Downloads `url` into a temporary file (deleted on drop), with a progress bar on a terminal.
+pub fn download_to_temp(url: &str) -> Result<tempfile::NamedTempFile, Failure> {
+    let mut file = tempfile::NamedTempFile::new().map_err(|e| {
+        Failure::could_not_run(
+            "io",
+            format!("cannot create a temporary file: {e}"),
+            None,
+            None,
+        )
+    })?;
+    let client = crate::commands::http_client()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Failure::could_not_run(
+                "internal",
+                format!("cannot start the async runtime: {e}"),
+                None,
+                None,
+            )
+        })?;
+    let bar = ProgressBar::for_download(url);
+    let result = runtime.block_on(hacs_nix::download::download(
+        &client,
+        url,
+        file.as_file_mut(),
+        &bar,
+    ));
+    bar.finish();
+    result.map_err(|e| {
+        Failure::could_not_run(
+            "download",
+            e.to_string(),
+            Some(url.to_owned()),
+            Some("check the URL and the network; GitHub and its mirrors must be reachable"),
+        )
+    })?;
+    Ok(file)
+}
+
+/// An indicatif bar on a terminal, nothing otherwise (plain logs need no per-chunk lines).
+struct ProgressBar(Option<indicatif::ProgressBar>);
+
+impl ProgressBar {
+    fn for_download(url: &str) -> Self {
+        if !std::io::stderr().is_terminal() {
+            return Self(None);
+        }
+        let bar = indicatif::ProgressBar::new(0);
+        let style = indicatif::ProgressStyle::with_template(
+            "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar.set_message(url.rsplit('/').next().unwrap_or(url).to_owned());
+        Self(Some(bar))
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl hacs_nix::download::Progress for ProgressBar {
+    fn started(&self, total: Option<u64>) {
+        if let (Some(bar), Some(total)) = (&self.0, total) {
+            bar.set_length(total);
+        }
+    }
+
+    fn advanced(&self, bytes: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_position(bytes);
+        }
+    }
 }

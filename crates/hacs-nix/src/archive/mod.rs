@@ -165,3 +165,62 @@ pub fn unpack(
     };
     Ok((format, tree.finish(options.strip_root)?))
 }
+
+/// Reads a directory on disk (a checkout) into a tree, as if it were an archive's content with
+/// `stripRoot = false`. `.git` is left out: GitHub's archives never contain it.
+pub fn read_dir(path: &Path, limits: &Limits) -> Result<Tree, ArchiveError> {
+    let mut builder = builder::Builder::new(*limits, u64::MAX);
+    walk(path, &mut Vec::new(), &mut builder)?;
+    builder.finish(false)
+}
+
+fn walk(dir: &Path, rel: &mut Vec<u8>, builder: &mut builder::Builder) -> Result<(), ArchiveError> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
+    let io_err = |path: &Path| {
+        let context = format!("cannot read {}", path.display());
+        move |source| ArchiveError::Io { context, source }
+    };
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(io_err(dir))?
+        .collect::<Result<_, _>>()
+        .map_err(io_err(dir))?;
+    entries.sort_by_key(std::fs::DirEntry::file_name);
+    for entry in entries {
+        let name = entry.file_name();
+        if rel.is_empty() && name == ".git" {
+            continue;
+        }
+        let path = entry.path();
+        let before = rel.len();
+        if !rel.is_empty() {
+            rel.push(b'/');
+        }
+        rel.extend_from_slice(name.as_bytes());
+        builder.count_entry()?;
+        let meta = std::fs::symlink_metadata(&path).map_err(io_err(&path))?;
+        if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(&path).map_err(io_err(&path))?;
+            builder.add_symlink(rel, target.as_os_str().as_bytes().to_vec())?;
+        } else if meta.is_dir() {
+            builder.add_directory(rel)?;
+            walk(&path, rel, builder)?;
+        } else if meta.is_file() {
+            builder.account(rel, meta.len())?;
+            let mut file = File::open(&path).map_err(io_err(&path))?;
+            builder.add_file(
+                rel,
+                meta.permissions().mode() & 0o100 != 0,
+                meta.len(),
+                &mut file,
+            )?;
+        } else {
+            return Err(ArchiveError::UnsupportedEntryType {
+                entry: String::from_utf8_lossy(rel).into_owned(),
+                kind: "special file".to_owned(),
+            });
+        }
+        rel.truncate(before);
+    }
+    Ok(())
+}

@@ -1,0 +1,401 @@
+//! Where the integration is in a source tree, which manifests nixpkgs' build will read, and what
+//! would make the build fail there — predicted before anything is built.
+//!
+//! Facts (nixpkgs' `buildHomeAssistantComponent` and its manifest check hook):
+//! - the hook reads exactly `./manifest.json`, `./custom_components/*/manifest.json` and
+//!   `./custom_components/*/integrations/*/manifest.json`, and does `manifest["domain"]` on each:
+//!   a file without `domain` fails the build with `KeyError: 'domain'`; none found fails it with
+//!   "No component manifests found". Older nixpkgs (the 25.05 era) read every `manifest.json`
+//!   anywhere, which is how HACS's bundled web-app manifest broke builds.
+//! - the install phase copies the whole source to `custom_components/<domain>` when
+//!   `./manifest.json` exists, else copies `./custom_components/`.
+//! - HACS installs the first directory under `custom_components/` in alphabetical order, or the
+//!   root with `content_in_root` or a `zip_release` asset, as `custom_components/<domain>`.
+
+use serde::Serialize;
+
+use crate::finding::{Finding, Location};
+use crate::manifest::{self, HacsJson, Manifest};
+use crate::tree::{Node, Tree};
+
+/// How the tree reached the build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceKind {
+    /// The tag's source archive (`fetchFromGitHub`), its top directory stripped.
+    SourceArchive,
+    /// A release asset (`zip_release`), whose root is the integration folder itself.
+    ReleaseAsset,
+}
+
+/// What the generator will do about a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Fix {
+    /// Write the release version into the manifest in `postPatch`.
+    StampVersion { manifest: String, version: String },
+    /// Install the folder under its domain's name.
+    InstallAsDomain { folder: String, domain: String },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Layout {
+    pub kind: SourceKind,
+    /// The integration's folder relative to the source root (`""` for the root).
+    pub integration_dir: Option<String>,
+    pub manifest: Option<Manifest>,
+    pub hacs: Option<HacsJson>,
+    /// The manifests nixpkgs' hook reads today, relative to the build's source root.
+    pub hook_manifests: Vec<String>,
+    /// Every `manifest.json` in the tree (what older hooks read).
+    pub all_manifests: Vec<String>,
+    pub fixes: Vec<Fix>,
+    pub findings: Vec<Finding>,
+}
+
+/// Options of the analysis.
+#[derive(Debug, Clone, Default)]
+pub struct LayoutOptions {
+    /// The release tag, to compare the manifest's version with.
+    pub tag: Option<String>,
+    /// Where the tree's root lands in the build's source root (`""` normally). A non-empty
+    /// prefix models a source unpacked one level off, e.g. `custom_components`.
+    pub prefix: String,
+    /// Names findings' files, e.g. the archive's name.
+    pub label: String,
+}
+
+/// Placeholder versions kept in git by projects that stamp the real one at release time.
+const PLACEHOLDERS: &[&str] = &["0.0.0", "0.0.1", "0.1.0", "0.1.1", "0.0.0-dev", "dev"];
+
+pub fn analyse(tree: &mut Tree, kind: SourceKind, options: &LayoutOptions) -> Layout {
+    let mut findings = Vec::new();
+    let file = |path: &str| {
+        if options.label.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{}!{path}", options.label)
+        }
+    };
+
+    // hacs.json decides where HACS looks; a release asset rarely carries it.
+    let hacs = read(tree, "hacs.json").and_then(|bytes| {
+        let checked = manifest::check_hacs_json(&file("hacs.json"), &bytes);
+        findings.extend(checked.findings);
+        checked.value
+    });
+    let content_in_root = hacs.as_ref().is_some_and(|h| h.content_in_root);
+
+    let component_dirs = subdirectories(tree, "custom_components");
+    let integration_dir = match kind {
+        SourceKind::ReleaseAsset => Some(String::new()),
+        SourceKind::SourceArchive if content_in_root => Some(String::new()),
+        SourceKind::SourceArchive => component_dirs
+            .first()
+            .map(|d| format!("custom_components/{d}")),
+    };
+    if kind == SourceKind::SourceArchive && !content_in_root {
+        let with_manifest: Vec<&String> = component_dirs
+            .iter()
+            .filter(|d| is_file(tree, &format!("custom_components/{d}/manifest.json")))
+            .collect();
+        if with_manifest.len() > 1 {
+            findings.push(Finding::warning(
+                "layout-several-integrations",
+                Location::file(file("custom_components")),
+                format!(
+                    "the repository holds {} integrations ({}); HACS installs only `{}`, the first alphabetically, but the Nix build installs them all",
+                    with_manifest.len(),
+                    with_manifest.iter().map(|d| d.as_str()).collect::<Vec<_>>().join(", "),
+                    with_manifest[0]
+                ),
+                "pin each integration from its own repository, or accept that all are installed",
+            ));
+        }
+    }
+
+    let mut fixes = Vec::new();
+    let manifest = match &integration_dir {
+        None => {
+            findings.push(Finding::error(
+                "layout-no-integration",
+                Location::file(file("custom_components")),
+                "there is no `custom_components/<name>/` folder and `content_in_root` is not set"
+                    .to_owned(),
+                "HACS and the Nix build find nothing to install; check the repository's layout",
+            ));
+            None
+        }
+        Some(dir) => {
+            let path = join(dir, "manifest.json");
+            match read(tree, &path) {
+                None => {
+                    findings.push(Finding::error(
+                        "layout-manifest-missing",
+                        Location::file(file(&path)),
+                        format!(
+                            "the integration folder `{}` has no manifest.json",
+                            if dir.is_empty() { "." } else { dir }
+                        ),
+                        "an integration needs a manifest.json beside its __init__.py",
+                    ));
+                    None
+                }
+                Some(bytes) => {
+                    let checked = manifest::check_manifest(&file(&path), &bytes);
+                    findings.extend(checked.findings);
+                    checked.value
+                }
+            }
+        }
+    };
+
+    if let (Some(m), Some(dir)) = (&manifest, &integration_dir) {
+        let folder = dir.rsplit('/').next().unwrap_or_default();
+        if let Some(domain) = m
+            .domain
+            .as_deref()
+            .filter(|d| !dir.is_empty() && *d != folder)
+        {
+            findings.push(Finding::warning(
+                "layout-domain-folder-mismatch",
+                Location::file(file(&join(dir, "manifest.json"))),
+                format!("the folder is `{folder}` but the domain is `{domain}`: HACS installs it as `custom_components/{domain}`, the Nix builder would keep `{folder}`"),
+                "the generator installs it under the domain's name",
+            ));
+            fixes.push(Fix::InstallAsDomain {
+                folder: folder.to_owned(),
+                domain: domain.to_owned(),
+            });
+        }
+        if let Some(fix) = version_against_tag(
+            m,
+            options.tag.as_deref(),
+            &file(&join(dir, "manifest.json")),
+            &mut findings,
+        ) {
+            fixes.push(Fix::StampVersion {
+                manifest: join(dir, "manifest.json"),
+                version: fix,
+            });
+        }
+    }
+
+    let all_manifests = manifests_anywhere(tree.root(), &mut String::new());
+    let hook_manifests = hook_matches(&all_manifests, &options.prefix);
+    predict_hook(
+        tree,
+        options,
+        &file,
+        &hook_manifests,
+        &all_manifests,
+        &mut findings,
+    );
+
+    Layout {
+        kind,
+        integration_dir,
+        manifest,
+        hacs,
+        hook_manifests,
+        all_manifests,
+        fixes,
+        findings,
+    }
+}
+
+/// Compares the manifest's version with the release tag (or, without one, looks for a
+/// placeholder); returns the version the generator should stamp.
+pub fn version_against_tag(
+    manifest: &Manifest,
+    tag: Option<&str>,
+    file: &str,
+    findings: &mut Vec<Finding>,
+) -> Option<String> {
+    let version = manifest.version.as_deref()?;
+    let placeholder = PLACEHOLDERS.contains(&version);
+    let Some(tag) = tag else {
+        if placeholder {
+            findings.push(Finding::warning(
+                "layout-version-placeholder",
+                Location { file: file.to_owned(), key: Some("version".to_owned()), ..Location::default() },
+                format!("the manifest's version `{version}` looks like a placeholder stamped at release time"),
+                "pin a release: the generator stamps the tag's version in postPatch",
+            ));
+        }
+        return None;
+    };
+    let tag_version = tag.strip_prefix(['v', 'V']).unwrap_or(tag);
+    if version == tag_version || version.strip_prefix(['v', 'V']) == Some(tag_version) {
+        return None;
+    }
+    let (rule, what) = if placeholder {
+        ("layout-version-placeholder", "is a placeholder, not")
+    } else {
+        ("layout-version-drift", "differs from")
+    };
+    findings.push(Finding::warning(
+        rule,
+        Location { file: file.to_owned(), key: Some("version".to_owned()), ..Location::default() },
+        format!("the manifest's version `{version}` {what} the release tag `{tag}`; Home Assistant and HACS would show `{version}`"),
+        &format!("the generator stamps \"version\": \"{tag_version}\" in postPatch"),
+    ));
+    Some(tag_version.to_owned())
+}
+
+/// The hook's three patterns, applied to tree paths placed under `prefix`.
+fn hook_matches(all: &[String], prefix: &str) -> Vec<String> {
+    let prefix = prefix.trim_matches('/');
+    all.iter()
+        .map(|p| {
+            if prefix.is_empty() {
+                p.clone()
+            } else {
+                format!("{prefix}/{p}")
+            }
+        })
+        .filter(|p| {
+            let parts: Vec<&str> = p.split('/').collect();
+            match parts.as_slice() {
+                ["manifest.json"] | ["custom_components", _, "manifest.json"] => true,
+                ["custom_components", _, "integrations", _, "manifest.json"] => true,
+                _ => false,
+            }
+        })
+        .collect()
+}
+
+fn predict_hook(
+    tree: &mut Tree,
+    options: &LayoutOptions,
+    file: &dyn Fn(&str) -> String,
+    hook: &[String],
+    all: &[String],
+    findings: &mut Vec<Finding>,
+) {
+    let prefix = options.prefix.trim_matches('/');
+    let tree_path = |build_path: &str| -> String {
+        if prefix.is_empty() {
+            build_path.to_owned()
+        } else {
+            build_path[prefix.len() + 1..].to_owned()
+        }
+    };
+    if hook.is_empty() {
+        findings.push(Finding::error(
+            "layout-no-manifests",
+            Location::file(file(".")),
+            "nixpkgs' manifest check will fail with \"No component manifests found\": no manifest.json at `./`, `custom_components/*/` or `custom_components/*/integrations/*/`".to_owned(),
+            "the source is unpacked at the wrong level: a release asset needs `stripRoot = false`, a source archive the default",
+        ));
+        return;
+    }
+    if !is_file(tree, &join(prefix, "manifest.json"))
+        && !has_dir(tree, "custom_components")
+        && prefix.is_empty()
+    {
+        findings.push(Finding::error(
+            "layout-nothing-to-install",
+            Location::file(file(".")),
+            "there is neither a manifest.json at the root nor a custom_components/ folder: buildHomeAssistantComponent installs nothing".to_owned(),
+            "check which archive is pinned and how it is unpacked",
+        ));
+    }
+    for path in all {
+        let in_hook = hook.iter().any(|h| tree_path(h) == *path);
+        let domain = read(tree, path).map(|bytes| domain_state(&bytes));
+        match domain {
+            Some(DomainState::Present) | None => {}
+            Some(state) if in_hook => findings.push(Finding::error(
+                "layout-hook-keyerror",
+                Location::file(file(path)),
+                match state {
+                    DomainState::Unreadable => format!("nixpkgs' manifest check reads `{path}`, which is not valid JSON: the build fails"),
+                    _ => format!("nixpkgs' manifest check reads `{path}`, which has no `domain`: the build fails with `KeyError: 'domain'`"),
+                },
+                "this file is not the integration's manifest; unpack the source at the integration's level",
+            )),
+            Some(_) => findings.push(Finding::warning(
+                "layout-legacy-hook-keyerror",
+                Location::file(file(path)),
+                format!("`{path}` has no `domain`: nixpkgs of the 25.05 era read every manifest.json and fail with `KeyError: 'domain'`; current nixpkgs does not read it"),
+                "use a nixpkgs from 25.11 on, or remove the file in postPatch",
+            )),
+        }
+    }
+}
+
+enum DomainState {
+    Present,
+    Missing,
+    Unreadable,
+}
+
+fn domain_state(bytes: &[u8]) -> DomainState {
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(serde_json::Value::Object(map)) if map.contains_key("domain") => DomainState::Present,
+        Ok(_) => DomainState::Missing,
+        Err(_) => DomainState::Unreadable,
+    }
+}
+
+fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+fn read(tree: &mut Tree, path: &str) -> Option<Vec<u8>> {
+    let size = match tree.lookup(path) {
+        Some(Node::File(f)) => f.size,
+        _ => return None,
+    };
+    // A "manifest" of many megabytes is reported by the JSON reader from its size alone.
+    if size > manifest::MAX_JSON_BYTES as u64 {
+        return Some(vec![b' '; manifest::MAX_JSON_BYTES + 1]);
+    }
+    tree.read_file(path).ok().flatten()
+}
+
+fn is_file(tree: &Tree, path: &str) -> bool {
+    matches!(tree.lookup(path), Some(Node::File(_)))
+}
+
+fn has_dir(tree: &Tree, path: &str) -> bool {
+    matches!(tree.lookup(path), Some(Node::Directory(_)))
+}
+
+/// Directory names under `path`, in byte order (HACS sorts names).
+fn subdirectories(tree: &Tree, path: &str) -> Vec<String> {
+    match tree.lookup(path) {
+        Some(Node::Directory(entries)) => entries
+            .iter()
+            .filter(|(_, node)| matches!(node, Node::Directory(_)))
+            .map(|(name, _)| String::from_utf8_lossy(name).into_owned())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn manifests_anywhere(node: &Node, path: &mut String) -> Vec<String> {
+    let mut found = Vec::new();
+    if let Node::Directory(entries) = node {
+        for (name, child) in entries {
+            let name = String::from_utf8_lossy(name);
+            let before = path.len();
+            if !path.is_empty() {
+                path.push('/');
+            }
+            path.push_str(&name);
+            match child {
+                Node::File(_) if name == "manifest.json" => found.push(path.clone()),
+                Node::Directory(_) => found.extend(manifests_anywhere(child, path)),
+                _ => {}
+            }
+            path.truncate(before);
+        }
+    }
+    found
+}

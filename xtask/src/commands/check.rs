@@ -1,0 +1,220 @@
+//! `cargo xtask check <PATH|ARCHIVE|URL>`: validate manifest.json, hacs.json and the layout the
+//! Nix build will see, before anything is built.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use hacs_nix::archive::{self, Format, Limits, UnpackOptions};
+use hacs_nix::finding::{Finding, has_errors};
+use hacs_nix::layout::{self, Layout, LayoutOptions, SourceKind};
+use hacs_nix::manifest;
+use serde::Serialize;
+
+use crate::output::{Failure, colour_on_stderr, eprint, print_stdout, render_findings, summary};
+
+#[derive(Debug, clap::Args)]
+#[command(
+    about = "Validate manifest.json, hacs.json and the layout the Nix build will see",
+    after_help = "Examples:\n  cargo xtask check ./hass-browser_mod                    # a checkout\n  \
+                  cargo xtask check custom_components/spook/manifest.json\n  \
+                  cargo xtask check ./hacs.zip --tag 2.0.5                # a zip_release asset\n  \
+                  cargo xtask check https://github.com/frenck/spook/archive/refs/tags/v5.0.0.tar.gz --format json\n\n\
+                  Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 the input cannot be read."
+)]
+pub struct Args {
+    /// A checkout folder, a manifest.json or hacs.json, an archive, or an http(s) URL.
+    source: String,
+    /// The release tag, to compare the manifest's version with (taken from GitHub URLs).
+    #[arg(long)]
+    tag: Option<String>,
+    /// Treat the archive as a release asset (its root is the integration folder).
+    #[arg(long, conflicts_with = "source_archive")]
+    asset: bool,
+    /// Treat the archive as the tag's source archive (top folder stripped).
+    #[arg(long)]
+    source_archive: bool,
+    /// What a single JSON file is; by default `manifest.json`, or `hacs.json` when the name
+    /// ends in `hacs.json` and the content has no `domain`.
+    #[arg(long, value_enum)]
+    kind: Option<JsonKind>,
+    #[arg(long, value_enum, default_value_t = Format_::Human)]
+    format: Format_,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum JsonKind {
+    Manifest,
+    HacsJson,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format_ {
+    Human,
+    Json,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    source: &'a str,
+    #[serde(flatten)]
+    layout: Option<&'a Layout>,
+    findings: &'a [Finding],
+    errors: usize,
+    warnings: usize,
+}
+
+pub fn run(args: Args) -> Result<ExitCode, Failure> {
+    let is_url = args.source.starts_with("http://") || args.source.starts_with("https://");
+    let tag = args.tag.clone().or_else(|| {
+        if is_url {
+            tag_from_url(&args.source)
+        } else {
+            None
+        }
+    });
+    let downloaded;
+    let path: &Path = if is_url {
+        downloaded = super::download_to_temp(&args.source)?;
+        downloaded.path()
+    } else {
+        Path::new(&args.source)
+    };
+    let label = args.source.clone();
+    let unreadable = |e: &dyn std::fmt::Display| {
+        Failure::could_not_run(
+            "input-unreadable",
+            e.to_string(),
+            Some(label.clone()),
+            Some("check the path or URL"),
+        )
+    };
+
+    let (layout, findings) = if path.is_dir() {
+        let mut tree = archive::read_dir(path, &Limits::default()).map_err(|e| unreadable(&e))?;
+        let options = LayoutOptions {
+            tag,
+            prefix: String::new(),
+            label: String::new(),
+        };
+        let kind = if args.asset {
+            SourceKind::ReleaseAsset
+        } else {
+            SourceKind::SourceArchive
+        };
+        let layout = layout::analyse(&mut tree, kind, &options);
+        let findings = layout.findings.clone();
+        (Some(layout), findings)
+    } else if is_json_file(path) {
+        let bytes = std::fs::read(path).map_err(|e| unreadable(&e))?;
+        let kind = args.kind.unwrap_or_else(|| guess_kind(path, &bytes));
+        let findings = match kind {
+            JsonKind::HacsJson => manifest::check_hacs_json(&label, &bytes).findings,
+            JsonKind::Manifest => {
+                let checked = manifest::check_manifest(&label, &bytes);
+                let mut findings = checked.findings;
+                if let Some(m) = &checked.value {
+                    layout::version_against_tag(m, tag.as_deref(), &label, &mut findings);
+                }
+                findings
+            }
+        };
+        (None, findings)
+    } else {
+        let head = std::fs::read(path).map_err(|e| unreadable(&e))?;
+        let format = Format::detect(&head).map_err(|e| unreadable(&e))?;
+        let kind = match (args.asset, args.source_archive, format) {
+            (true, _, _) => SourceKind::ReleaseAsset,
+            (_, true, _) => SourceKind::SourceArchive,
+            (_, _, Format::Zip) => SourceKind::ReleaseAsset,
+            _ => SourceKind::SourceArchive,
+        };
+        let options = UnpackOptions {
+            strip_root: kind == SourceKind::SourceArchive,
+            ..UnpackOptions::default()
+        };
+        let (_, mut tree) = archive::unpack_bytes(head, &options).map_err(|e| {
+            Failure::could_not_run(
+                e.rule_id(),
+                e.to_string(),
+                Some(label.clone()),
+                Some(e.help()),
+            )
+        })?;
+        let options = LayoutOptions {
+            tag,
+            prefix: String::new(),
+            label: label.clone(),
+        };
+        let layout = layout::analyse(&mut tree, kind, &options);
+        let findings = layout.findings.clone();
+        (Some(layout), findings)
+    };
+
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == hacs_nix::finding::Severity::Error)
+        .count();
+    match args.format {
+        Format_::Json => {
+            let report = Report {
+                source: &args.source,
+                layout: layout.as_ref(),
+                findings: &findings,
+                errors,
+                warnings: findings.len() - errors,
+            };
+            let text = serde_json::to_string_pretty(&report)
+                .map_err(|e| Failure::could_not_run("internal", e.to_string(), None, None))?;
+            print_stdout(&format!("{text}\n"))?;
+        }
+        Format_::Human => {
+            eprint(&render_findings(&findings, colour_on_stderr()));
+            let verdict = if has_errors(&findings) {
+                "will not build or load"
+            } else {
+                "ok"
+            };
+            eprint(&format!(
+                "{}: {verdict} ({})\n",
+                args.source,
+                summary(&findings)
+            ));
+        }
+    }
+    Ok(if has_errors(&findings) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn guess_kind(path: &Path, bytes: &[u8]) -> JsonKind {
+    let named_hacs = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with("hacs.json"));
+    let has_domain =
+        serde_json::from_slice::<serde_json::Value>(bytes).is_ok_and(|v| v.get("domain").is_some());
+    if named_hacs && !has_domain {
+        JsonKind::HacsJson
+    } else {
+        JsonKind::Manifest
+    }
+}
+
+fn is_json_file(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "json")
+}
+
+/// The tag in GitHub's archive and release-asset URLs.
+fn tag_from_url(url: &str) -> Option<String> {
+    if let Some((_, rest)) = url.split_once("/releases/download/") {
+        return rest.split('/').next().map(str::to_owned);
+    }
+    let (_, rest) = url.split_once("/archive/")?;
+    let rest = rest.strip_prefix("refs/tags/").unwrap_or(rest);
+    let tag = rest
+        .strip_suffix(".tar.gz")
+        .or_else(|| rest.strip_suffix(".zip"))?;
+    Some(tag.to_owned())
+}
