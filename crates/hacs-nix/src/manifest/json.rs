@@ -135,7 +135,23 @@ fn syntax_finding(file: &str, text: &str, error: &serde_json::Error) -> Finding 
         let index = column.saturating_sub(1);
         l.get(index..).and_then(|rest| rest.chars().next())
     });
-    let (rule, what, help) = if message.contains("trailing comma") {
+    let (rule, what, help) = if offending == Some('/') || offending == Some('#') {
+        ("json-comment", "JSON has no comments", "remove the comment")
+    } else if offending == Some('\'') {
+        (
+            "json-single-quotes",
+            "strings must be in double quotes",
+            "replace the single quotes with double quotes",
+        )
+    } else if offending == Some(',')
+        && (message.contains("key must be a string") || message.contains("expected value"))
+    {
+        (
+            "json-extra-comma",
+            "two commas in a row",
+            "remove one of the commas",
+        )
+    } else if message.contains("trailing comma") {
         (
             "json-trailing-comma",
             "a comma before the closing bracket (trailing comma)",
@@ -158,14 +174,6 @@ fn syntax_finding(file: &str, text: &str, error: &serde_json::Error) -> Finding 
             "json-truncated",
             "the file ends in the middle of the document",
             "the file is cut short; restore the closing brackets",
-        )
-    } else if offending == Some('/') || offending == Some('#') {
-        ("json-comment", "JSON has no comments", "remove the comment")
-    } else if offending == Some('\'') {
-        (
-            "json-single-quotes",
-            "strings must be in double quotes",
-            "replace the single quotes with double quotes",
         )
     } else if offending.is_some_and(|c| c.is_alphabetic() || c == '_') {
         (
