@@ -238,7 +238,7 @@ pub fn version_against_tag(
         rule,
         Location { file: file.to_owned(), key: Some("version".to_owned()), ..Location::default() },
         format!("the manifest's version `{version}` {what} the release tag `{tag}`; Home Assistant and HACS would show `{version}`"),
-        &format!("the generator stamps \"version\": \"{tag_version}\" in postPatch"),
+        format!("the generator stamps \"version\": \"{tag_version}\" in postPatch"),
     ));
     Some(tag_version.to_owned())
 }
@@ -256,11 +256,12 @@ fn hook_matches(all: &[String], prefix: &str) -> Vec<String> {
         })
         .filter(|p| {
             let parts: Vec<&str> = p.split('/').collect();
-            match parts.as_slice() {
-                ["manifest.json"] | ["custom_components", _, "manifest.json"] => true,
-                ["custom_components", _, "integrations", _, "manifest.json"] => true,
-                _ => false,
-            }
+            matches!(
+                parts.as_slice(),
+                ["manifest.json"]
+                    | ["custom_components", _, "manifest.json"]
+                    | ["custom_components", _, "integrations", _, "manifest.json"]
+            )
         })
         .collect()
 }

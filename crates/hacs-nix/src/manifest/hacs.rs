@@ -50,7 +50,7 @@ pub fn check_hacs_json(file: &str, bytes: &[u8]) -> Checked<HacsJson> {
         Err(finding) => {
             return Checked {
                 value: None,
-                findings: vec![finding],
+                findings: vec![*finding],
             };
         }
     };
@@ -139,16 +139,16 @@ pub fn check_hacs_json(file: &str, bytes: &[u8]) -> Checked<HacsJson> {
     let mut versions = Vec::new();
     for key in ["homeassistant", "hacs"] {
         let value = string(&mut findings, key);
-        if let Some(v) = &value {
-            if version::classify(v.trim()).is_none() {
-                warn(
-                    &mut findings,
-                    "hacs-minimum-version-invalid",
-                    doc.at(key),
-                    format!("`{key}` is `{v}`, not a version"),
-                    "write a minimum version such as \"2025.3.0\"",
-                );
-            }
+        if let Some(v) = &value
+            && version::classify(v.trim()).is_none()
+        {
+            warn(
+                &mut findings,
+                "hacs-minimum-version-invalid",
+                doc.at(key),
+                format!("`{key}` is `{v}`, not a version"),
+                "write a minimum version such as \"2025.3.0\"",
+            );
         }
         versions.push(value);
     }

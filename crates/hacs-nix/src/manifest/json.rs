@@ -50,7 +50,12 @@ impl Document {
 }
 
 /// Parses `bytes` as the file `file`; on failure returns the one finding that explains why.
-pub fn parse(file: &str, bytes: &[u8]) -> Result<Document, Finding> {
+pub fn parse(file: &str, bytes: &[u8]) -> Result<Document, Box<Finding>> {
+    parse_inner(file, bytes).map_err(Box::new)
+}
+
+#[allow(clippy::result_large_err)] // boxed once, by `parse`
+fn parse_inner(file: &str, bytes: &[u8]) -> Result<Document, Finding> {
     let at = |line, column| Location {
         file: file.to_owned(),
         line: Some(line),

@@ -86,7 +86,7 @@ pub fn check_manifest(file: &str, bytes: &[u8]) -> Checked<Manifest> {
         Err(finding) => {
             return Checked {
                 value: None,
-                findings: vec![finding],
+                findings: vec![*finding],
             };
         }
     };

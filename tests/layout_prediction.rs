@@ -1,0 +1,271 @@
+//! Layout predictions on realistic trees built as real archives: where HACS finds the
+//! integration, which manifests nixpkgs' hook reads, and the failures predicted before a build.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use hacs_nix::archive::{self, UnpackOptions};
+use hacs_nix::layout::{self, Fix, LayoutOptions, SourceKind};
+use hacs_nix::tree::Tree;
+use support::craft::{self, dir, file, tar_gz};
+
+const MANIFEST: &str = r#"{"domain": "hacs", "name": "HACS", "codeowners": [], "documentation": "https://hacs.xyz", "iot_class": "cloud_polling", "issue_tracker": "https://github.com/hacs/integration/issues", "requirements": ["aiogithubapi>=22.10.1"], "version": "0.0.0"}"#;
+/// The web-app manifest HACS bundles with its frontend: no `domain`.
+const WEB_MANIFEST: &str = r#"{"name": "HACS", "short_name": "HACS", "start_url": "/hacsfiles/", "display": "standalone"}"#;
+
+fn hacs_zip(version: &str) -> Tree {
+    let manifest = MANIFEST.replace("0.0.0", version);
+    let zip = craft::zip(&[
+        ("__init__.py", 0o644, b"".as_slice()),
+        ("manifest.json", 0o644, manifest.as_bytes()),
+        ("hacs_frontend/", 0o755, b""),
+        ("hacs_frontend/__init__.py", 0o644, b""),
+        (
+            "hacs_frontend/manifest.json",
+            0o644,
+            WEB_MANIFEST.as_bytes(),
+        ),
+    ]);
+    let options = UnpackOptions {
+        strip_root: false,
+        ..UnpackOptions::default()
+    };
+    archive::unpack_bytes(zip, &options).unwrap().1
+}
+
+fn source(members: &[Vec<u8>]) -> Tree {
+    archive::unpack_bytes(tar_gz(members), &UnpackOptions::default())
+        .unwrap()
+        .1
+}
+
+fn options(tag: Option<&str>, prefix: &str) -> LayoutOptions {
+    LayoutOptions {
+        tag: tag.map(str::to_owned),
+        prefix: prefix.to_owned(),
+        label: String::new(),
+    }
+}
+
+fn rules(layout: &layout::Layout) -> Vec<&'static str> {
+    let mut r: Vec<_> = layout.findings.iter().map(|f| f.rule).collect();
+    r.sort_unstable();
+    r
+}
+
+#[test]
+fn hacs_zip_keyerror_fires_only_at_the_wrong_unpack_level() {
+    // Right level: the zip's root is the integration (fetchzip { stripRoot = false; }).
+    let mut tree = hacs_zip("2.0.5");
+    let right = layout::analyse(
+        &mut tree,
+        SourceKind::ReleaseAsset,
+        &options(Some("2.0.5"), ""),
+    );
+    assert_eq!(right.hook_manifests, ["manifest.json"]);
+    assert!(
+        !rules(&right).contains(&"layout-hook-keyerror"),
+        "{:#?}",
+        right.findings
+    );
+    // The 25.05-era hook read every manifest.json: a warning says so.
+    assert!(rules(&right).contains(&"layout-legacy-hook-keyerror"));
+    assert_eq!(right.integration_dir.as_deref(), Some(""));
+    assert_eq!(
+        right.manifest.as_ref().unwrap().domain.as_deref(),
+        Some("hacs")
+    );
+
+    // Wrong level: the zip's content placed as `custom_components/` (one level too high).
+    let wrong = layout::analyse(
+        &mut tree,
+        SourceKind::ReleaseAsset,
+        &options(Some("2.0.5"), "custom_components"),
+    );
+    assert_eq!(
+        wrong.hook_manifests,
+        ["custom_components/hacs_frontend/manifest.json"]
+    );
+    let keyerror = wrong
+        .findings
+        .iter()
+        .find(|f| f.rule == "layout-hook-keyerror")
+        .expect("KeyError predicted");
+    assert!(
+        keyerror.message.contains("KeyError: 'domain'")
+            && keyerror
+                .location
+                .file
+                .contains("hacs_frontend/manifest.json")
+    );
+}
+
+#[test]
+fn placeholder_version_is_stamped_from_the_tag() {
+    let mut tree = hacs_zip("0.0.0");
+    let layout = layout::analyse(
+        &mut tree,
+        SourceKind::ReleaseAsset,
+        &options(Some("2.0.5"), ""),
+    );
+    assert!(rules(&layout).contains(&"layout-version-placeholder"));
+    assert_eq!(
+        layout.fixes,
+        [Fix::StampVersion {
+            manifest: "manifest.json".to_owned(),
+            version: "2.0.5".to_owned()
+        }]
+    );
+
+    // localtuya: tag v5.2.4, manifest 5.2.3.
+    let manifest = MANIFEST
+        .replace("\"hacs\"", "\"localtuya\"")
+        .replace("0.0.0", "5.2.3");
+    let mut tree = source(&[
+        dir("localtuya-5.2.4/custom_components/localtuya/"),
+        file(
+            "localtuya-5.2.4/custom_components/localtuya/manifest.json",
+            manifest.as_bytes(),
+        ),
+    ]);
+    let layout = layout::analyse(
+        &mut tree,
+        SourceKind::SourceArchive,
+        &options(Some("v5.2.4"), ""),
+    );
+    assert!(rules(&layout).contains(&"layout-version-drift"));
+    assert!(layout.fixes.contains(&Fix::StampVersion {
+        manifest: "custom_components/localtuya/manifest.json".to_owned(),
+        version: "5.2.4".to_owned()
+    }));
+}
+
+#[test]
+fn source_archive_folder_differs_from_domain() {
+    let manifest = MANIFEST
+        .replace("\"hacs\"", "\"midea_ac\"")
+        .replace("0.0.0", "1.0.0");
+    let mut tree = source(&[
+        dir("repo-1.0.0/custom_components/midea_ac_lan/"),
+        file(
+            "repo-1.0.0/custom_components/midea_ac_lan/manifest.json",
+            manifest.as_bytes(),
+        ),
+        file("repo-1.0.0/hacs.json", br#"{"name": "Midea"}"#),
+    ]);
+    let layout = layout::analyse(
+        &mut tree,
+        SourceKind::SourceArchive,
+        &options(Some("1.0.0"), ""),
+    );
+    assert_eq!(rules(&layout), ["layout-domain-folder-mismatch"]);
+    assert_eq!(
+        layout.fixes,
+        [Fix::InstallAsDomain {
+            folder: "midea_ac_lan".to_owned(),
+            domain: "midea_ac".to_owned()
+        }]
+    );
+    assert_eq!(
+        layout.hook_manifests,
+        ["custom_components/midea_ac_lan/manifest.json"]
+    );
+    assert_eq!(layout.hacs.unwrap().name.as_deref(), Some("Midea"));
+}
+
+#[test]
+fn several_integrations_first_alphabetically_and_spook_style_sub_integrations() {
+    let a = MANIFEST
+        .replace("\"hacs\"", "\"alpha\"")
+        .replace("0.0.0", "1.0.0");
+    let b = MANIFEST
+        .replace("\"hacs\"", "\"beta\"")
+        .replace("0.0.0", "1.0.0");
+    let inner = MANIFEST
+        .replace("\"hacs\"", "\"alpha_inverse\"")
+        .replace("0.0.0", "1.0.0");
+    let mut tree = source(&[
+        file("r-1/custom_components/beta/manifest.json", b.as_bytes()),
+        file("r-1/custom_components/alpha/manifest.json", a.as_bytes()),
+        file(
+            "r-1/custom_components/alpha/integrations/alpha_inverse/manifest.json",
+            inner.as_bytes(),
+        ),
+        // A test fixture: outside the hook's patterns, harmless today.
+        file(
+            "r-1/tests/fixtures/manifest.json",
+            br#"{"name": "fixture"}"#,
+        ),
+    ]);
+    let layout = layout::analyse(&mut tree, SourceKind::SourceArchive, &options(None, ""));
+    assert_eq!(
+        layout.integration_dir.as_deref(),
+        Some("custom_components/alpha")
+    );
+    assert_eq!(
+        layout.hook_manifests,
+        [
+            "custom_components/alpha/integrations/alpha_inverse/manifest.json",
+            "custom_components/alpha/manifest.json",
+            "custom_components/beta/manifest.json"
+        ]
+    );
+    assert_eq!(
+        rules(&layout),
+        ["layout-legacy-hook-keyerror", "layout-several-integrations"]
+    );
+}
+
+#[test]
+fn nothing_for_the_hook_to_read() {
+    // A zip_release asset whose files sit in a folder, unpacked with stripRoot = false.
+    let zip = craft::zip(&[
+        ("hacs/", 0o755, b"".as_slice()),
+        ("hacs/manifest.json", 0o644, MANIFEST.as_bytes()),
+    ]);
+    let mut tree = archive::unpack_bytes(
+        zip,
+        &UnpackOptions {
+            strip_root: false,
+            ..UnpackOptions::default()
+        },
+    )
+    .unwrap()
+    .1;
+    let layout = layout::analyse(&mut tree, SourceKind::ReleaseAsset, &options(None, ""));
+    assert!(
+        rules(&layout).contains(&"layout-no-manifests"),
+        "{:#?}",
+        layout.findings
+    );
+    assert!(rules(&layout).contains(&"layout-manifest-missing"));
+
+    let mut tree = source(&[file("repo-1/README.md", b"# nothing here")]);
+    let layout = layout::analyse(&mut tree, SourceKind::SourceArchive, &options(None, ""));
+    assert!(
+        rules(&layout).contains(&"layout-no-integration"),
+        "{:#?}",
+        layout.findings
+    );
+    assert!(rules(&layout).contains(&"layout-no-manifests"));
+}
+
+#[test]
+fn content_in_root_and_a_missing_domain_in_the_hooks_path() {
+    let no_domain = r#"{"name": "X", "version": "1.0.0"}"#;
+    let mut tree = source(&[
+        file(
+            "repo-1/hacs.json",
+            br#"{"name": "X", "content_in_root": true}"#,
+        ),
+        file("repo-1/manifest.json", no_domain.as_bytes()),
+        file("repo-1/__init__.py", b""),
+    ]);
+    let layout = layout::analyse(&mut tree, SourceKind::SourceArchive, &options(None, ""));
+    assert_eq!(layout.integration_dir.as_deref(), Some(""));
+    let rules = rules(&layout);
+    assert!(
+        rules.contains(&"manifest-domain-missing") && rules.contains(&"layout-hook-keyerror"),
+        "{rules:?}"
+    );
+}
