@@ -7,6 +7,7 @@ mod support;
 use hacs_nix::archive::{self, UnpackOptions};
 use hacs_nix::layout::{self, Fix, LayoutOptions, SourceKind};
 use hacs_nix::tree::Tree;
+use proptest::prelude::*;
 use support::craft::{self, dir, file, tar_gz};
 
 const MANIFEST: &str = r#"{"domain": "hacs", "name": "HACS", "codeowners": [], "documentation": "https://hacs.xyz", "iot_class": "cloud_polling", "issue_tracker": "https://github.com/hacs/integration/issues", "requirements": ["aiogithubapi>=22.10.1"], "version": "0.0.0"}"#;
@@ -268,4 +269,53 @@ fn content_in_root_and_a_missing_domain_in_the_hooks_path() {
         rules.contains(&"manifest-domain-missing") && rules.contains(&"layout-hook-keyerror"),
         "{rules:?}"
     );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Random trees with random bytes where manifests and hacs.json are expected: the layout
+    /// room always returns, never panics, and reports at least one finding when the tree has no
+    /// readable integration.
+    #[test]
+    fn layout_never_panics(
+        entries in proptest::collection::vec(
+            (
+                proptest::sample::select(vec![
+                    "manifest.json", "hacs.json", "custom_components/a/manifest.json", "custom_components/b/manifest.json",
+                    "custom_components/a/integrations/x/manifest.json", "custom_components/a", "custom_components",
+                    "sub/manifest.json", "custom_components/a/manifest.json/x",
+                ]),
+                proptest::collection::vec(any::<u8>(), 0..120),
+            ),
+            0..8,
+        ),
+        asset in any::<bool>(),
+        prefix in proptest::sample::select(vec!["", "custom_components", "x/y"]),
+        tag in proptest::option::of("[v]?[0-9]\\.[0-9]"),
+    ) {
+        let mut members = vec![dir("r-1/")];
+        for (path, bytes) in &entries {
+            members.push(file(&format!("r-1/{path}"), bytes));
+        }
+        // Conflicting paths make the archive invalid; that is the archive room's business.
+        let Ok((_, mut tree)) = archive::unpack_bytes(tar_gz(&members), &UnpackOptions::default()) else {
+            return Ok(());
+        };
+        let kind = if asset { SourceKind::ReleaseAsset } else { SourceKind::SourceArchive };
+        let layout = layout::analyse(&mut tree, kind, &options(tag.as_deref(), prefix));
+        if layout.manifest.is_none() {
+            prop_assert!(!layout.findings.is_empty());
+        }
+    }
+
+    /// Arbitrary bytes as an archive: refused or analysed, never a panic.
+    #[test]
+    fn arbitrary_archive_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..600), zip in any::<bool>()) {
+        let bytes = if zip { [b"PK\x03\x04".as_slice(), &bytes].concat() } else { craft::gzip(&bytes) };
+        if let Ok((_, mut tree)) = archive::unpack_bytes(bytes, &UnpackOptions { strip_root: false, ..UnpackOptions::default() }) {
+            let _ = hacs_nix::nar::hash_tree(&mut tree);
+            layout::analyse(&mut tree, SourceKind::ReleaseAsset, &options(None, ""));
+        }
+    }
 }

@@ -445,7 +445,27 @@ fn one_crafted_manifest_per_rule_and_failure_shape() {
         ),
     ];
     assert!(cases.len() >= 40);
+    let dir = tempfile::tempdir().unwrap();
     for (i, (bytes, rule, severity, at)) in cases.iter().enumerate() {
+        // The command's exit code: 1 with an error, 0 with warnings only.
+        let path = dir.path().join(format!("case-{i}.json"));
+        std::fs::write(&path, bytes).unwrap();
+        let code = xtask(&["check", path.to_str().unwrap(), "--kind", "manifest"])
+            .status
+            .code();
+        let has_error = check_manifest("manifest.json", bytes)
+            .findings
+            .iter()
+            .any(|f| f.severity == Severity::Error);
+        assert_eq!(
+            code,
+            Some(if has_error { 1 } else { 0 }),
+            "case {i} ({rule}): exit code"
+        );
+        if *severity == Severity::Error {
+            assert_eq!(code, Some(1), "case {i} ({rule})");
+        }
+
         let findings = check_manifest("manifest.json", bytes).findings;
         let found = findings
             .iter()
