@@ -16,4 +16,5 @@ pub mod hash;
 pub mod layout;
 pub mod manifest;
 pub mod nar;
+pub mod requirement;
 pub mod tree;
