@@ -194,7 +194,7 @@ fn parsing_matches_packaging() {
         match (&ours, valid) {
             (Ok(r), true) => {
                 if r.name != want["name"].as_str().unwrap()
-                    || r.url.is_some() != !want["url"].is_null()
+                    || r.url.is_some() == want["url"].is_null()
                 {
                     mismatches.push(format!(
                         "{raw:?}: ours {} url={:?}, packaging {want}",
