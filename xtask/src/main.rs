@@ -24,6 +24,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Check(commands::check::Args),
+    Deps(commands::deps::Args),
     Prefetch(commands::prefetch::Args),
 }
 
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Check(args) => commands::check::run(args),
+        Command::Deps(args) => commands::deps::run(args),
         Command::Prefetch(args) => commands::prefetch::run(args),
     };
     match outcome {

@@ -10,11 +10,13 @@
 //! - [`download`]: fetching a URL to a file, with progress reported to the caller.
 
 pub mod archive;
+pub mod deps;
 pub mod download;
 pub mod finding;
 pub mod hash;
 pub mod layout;
 pub mod manifest;
 pub mod nar;
+pub mod pyset;
 pub mod requirement;
 pub mod tree;

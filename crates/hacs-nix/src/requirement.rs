@@ -21,7 +21,8 @@ pub struct Requirement {
     pub name: String,
     /// PEP 503 normalised (lower case, runs of `-_.` as `-`): how packages are looked up.
     pub normalized: String,
-    /// The specifier set, empty when unpinned (`None` for a URL requirement).
+    /// The specifier set; empty when unpinned and for URL requirements (packaging still
+    /// evaluates the empty set, which matters when the installed version is not PEP 440).
     #[serde(serialize_with = "display_opt")]
     pub specifiers: Option<VersionSpecifiers>,
     pub url: Option<String>,
@@ -55,6 +56,7 @@ pub struct Unparsable {
 }
 
 /// How `packaging` treats pre-releases and non-PEP 440 versions.
+#[allow(clippy::doc_markdown)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Semantics {
@@ -135,7 +137,7 @@ pub fn parse(raw: &str) -> Result<Requirement, Unparsable> {
     let (specifiers, url) = match &parsed.version_or_url {
         None => (Some(VersionSpecifiers::empty()), None),
         Some(VersionOrUrl::VersionSpecifier(s)) => (Some(s.clone()), None),
-        Some(VersionOrUrl::Url(u)) => (None, Some(u.to_string())),
+        Some(VersionOrUrl::Url(u)) => (Some(VersionSpecifiers::empty()), Some(u.to_string())),
     };
     let marker = parsed.marker.contents().map(|m| m.to_string());
     Ok(Requirement {
@@ -240,8 +242,7 @@ impl Requirement {
         }
     }
 
-    /// `version in requirement.specifier`, as the given `packaging` computes it. A URL
-    /// requirement has no specifier: any installed version satisfies it.
+    /// `version in requirement.specifier`, as the given `packaging` computes it.
     pub fn admits(&self, version: &str, semantics: Semantics) -> Containment {
         if !self
             .arbitrary
@@ -335,6 +336,15 @@ fn names_prerelease(specifiers: &VersionSpecifiers) -> bool {
     })
 }
 
+impl std::fmt::Display for Semantics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Packaging25 => "packaging before 26: pre-releases only when named, non-PEP 440 versions crash the check",
+            Self::Packaging26 => "packaging 26+: pre-releases admitted, non-PEP 440 versions never satisfy",
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,7 +356,7 @@ mod tests {
         assert_eq!(normalize("Foo__Bar.-baz"), "foo-bar-baz");
         let r = parse("midea-lan@git+https://github.com/x/midea-lan.git@abc").unwrap();
         assert_eq!(r.name, "midea-lan");
-        assert!(r.url.is_some() && r.specifiers.is_none());
+        assert!(r.url.is_some() && r.specifiers.as_ref().is_some_and(|s| s.is_empty()));
         let e = parse("git+https://github.com/x/y.git#egg=y").unwrap_err();
         assert_eq!(e.name_hint.as_deref(), Some("y"));
         let e = parse("aiogithubapi>=2.0.0<3.0.0").unwrap_err();

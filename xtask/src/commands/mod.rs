@@ -1,4 +1,5 @@
 pub mod check;
+pub mod deps;
 pub mod prefetch;
 
 use std::io::IsTerminal;

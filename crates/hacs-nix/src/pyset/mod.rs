@@ -1,0 +1,363 @@
+//! Home Assistant's Python set of one nixpkgs: Home Assistant's version, the Python version, and
+//! every package's attribute, `pname` and `version`. Obtained by evaluating real nixpkgs with
+//! `nix-instantiate` (through xshell), and kept as a snapshot (`pkgs/python-set.json`) keyed by
+//! which nixpkgs it came from, so later runs and the offline lint need no evaluation.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::requirement::{Semantics, normalize};
+
+pub const SNAPSHOT_SCHEMA: u32 = 1;
+const EXPRESSION: &str = include_str!("python-set.nix");
+
+#[derive(Debug, Error)]
+pub enum PySetError {
+    #[error("cannot run nix-instantiate: {0} (install Nix, e.g. `apt-get install nix-bin`)")]
+    NixMissing(String),
+    #[error("evaluating Home Assistant's Python set failed:\n{0}")]
+    Evaluation(String),
+    #[error("nix-instantiate printed something that is not the expected JSON: {0}")]
+    Output(String),
+    #[error("{path}: {message}")]
+    File { path: String, message: String },
+    #[error("{path}: {message}")]
+    FlakeLock { path: String, message: String },
+    #[error(
+        "`{0}` is not a nixpkgs this tool can evaluate: give a folder, `github:OWNER/REPO/REV`, or a tarball URL"
+    )]
+    Reference(String),
+}
+
+/// Which nixpkgs to evaluate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Nixpkgs {
+    /// A folder holding nixpkgs (or a nixpkgs-shaped fixture).
+    Path(PathBuf),
+    /// A tarball, as flake.lock locks a GitHub input: URL and NAR hash.
+    Tarball {
+        url: String,
+        sha256: Option<String>,
+        rev: Option<String>,
+    },
+}
+
+/// What a snapshot was made from; a different key makes it stale.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NixpkgsKey {
+    /// The reference as given (folder, URL).
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rev: Option<String>,
+    /// The NAR hash of the nixpkgs source (SRI).
+    pub nar_hash: String,
+}
+
+impl Nixpkgs {
+    /// A `--nixpkgs` argument: a folder, `github:OWNER/REPO/REV`, or an http(s) tarball URL.
+    pub fn parse(reference: &str) -> Result<Self, PySetError> {
+        if let Some(rest) = reference.strip_prefix("github:") {
+            let parts: Vec<&str> = rest.split('/').collect();
+            return match parts.as_slice() {
+                [owner, repo, rev] if !owner.is_empty() && !repo.is_empty() && !rev.is_empty() => {
+                    Ok(Self::Tarball {
+                        url: format!("https://github.com/{owner}/{repo}/archive/{rev}.tar.gz"),
+                        sha256: None,
+                        rev: Some((*rev).to_owned()),
+                    })
+                }
+                _ => Err(PySetError::Reference(reference.to_owned())),
+            };
+        }
+        if reference.starts_with("https://") || reference.starts_with("http://") {
+            return Ok(Self::Tarball {
+                url: reference.to_owned(),
+                sha256: None,
+                rev: None,
+            });
+        }
+        let path = Path::new(reference);
+        if path.is_dir() {
+            return path
+                .canonicalize()
+                .map(Self::Path)
+                .map_err(|e| PySetError::File {
+                    path: reference.to_owned(),
+                    message: e.to_string(),
+                });
+        }
+        Err(PySetError::Reference(reference.to_owned()))
+    }
+
+    /// The `nixpkgs` input locked in a `flake.lock` (the one the user's Home Assistant uses).
+    pub fn from_flake_lock(path: &Path) -> Result<Self, PySetError> {
+        let bad = |message: String| PySetError::FlakeLock {
+            path: path.display().to_string(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+        let lock: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
+        let root = lock["root"].as_str().unwrap_or("root");
+        let input = &lock["nodes"][root]["inputs"]["nixpkgs"];
+        let node_name = match input {
+            serde_json::Value::String(name) => name.clone(),
+            // `follows`: a path of input names from the root; its last node is the one.
+            serde_json::Value::Array(path) => path
+                .last()
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned(),
+            _ => return Err(bad("the flake has no `nixpkgs` input".to_owned())),
+        };
+        let locked = &lock["nodes"][node_name.as_str()]["locked"];
+        let field = |name: &str| locked[name].as_str().map(str::to_owned);
+        let nar_hash = field("narHash");
+        match locked["type"].as_str() {
+            Some("github") => {
+                let (owner, repo, rev) = (field("owner"), field("repo"), field("rev"));
+                let (Some(owner), Some(repo), Some(rev)) = (owner, repo, rev) else {
+                    return Err(bad(format!(
+                        "the `{node_name}` input lacks owner, repo or rev"
+                    )));
+                };
+                Ok(Self::Tarball {
+                    url: format!("https://github.com/{owner}/{repo}/archive/{rev}.tar.gz"),
+                    sha256: nar_hash,
+                    rev: Some(rev),
+                })
+            }
+            Some("tarball") => match field("url") {
+                Some(url) => Ok(Self::Tarball {
+                    url,
+                    sha256: nar_hash,
+                    rev: field("rev"),
+                }),
+                None => Err(bad(format!("the `{node_name}` input has no url"))),
+            },
+            Some("path") => field("path")
+                .map(|p| Self::Path(PathBuf::from(p)))
+                .ok_or_else(|| bad("no path".to_owned())),
+            other => Err(bad(format!(
+                "the `{node_name}` input is of type {other:?}; only github, tarball and path are supported"
+            ))),
+        }
+    }
+
+    /// The key a snapshot of this nixpkgs carries. A folder is identified by its NAR hash, a
+    /// tarball by its locked hash (or, unlocked, by its URL alone).
+    pub fn key(&self) -> Result<NixpkgsKey, PySetError> {
+        match self {
+            Self::Path(path) => {
+                let digest = crate::nar::hash_path(path).map_err(|e| PySetError::File {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                })?;
+                Ok(NixpkgsKey {
+                    source: path.display().to_string(),
+                    rev: None,
+                    nar_hash: digest.to_sri(),
+                })
+            }
+            Self::Tarball { url, sha256, rev } => Ok(NixpkgsKey {
+                source: url.clone(),
+                rev: rev.clone(),
+                nar_hash: sha256.clone().unwrap_or_default(),
+            }),
+        }
+    }
+}
+
+/// One package of the set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Package {
+    pub pname: String,
+    pub version: String,
+}
+
+/// The snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PythonSet {
+    pub schema: u32,
+    pub nixpkgs: NixpkgsKey,
+    pub home_assistant: String,
+    /// `3.14`
+    pub python: String,
+    /// `3.14.0`
+    pub python_full: String,
+    /// `python3Packages` (2026) or `python.pkgs` (older): where components take dependencies from.
+    pub shape: String,
+    /// pnames of what Home Assistant itself depends on.
+    pub core: Vec<String>,
+    /// attribute → package, sorted.
+    pub packages: BTreeMap<String, Package>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Evaluated {
+    home_assistant: String,
+    python: String,
+    python_full: String,
+    shape: String,
+    core: Vec<String>,
+    packages: BTreeMap<String, Package>,
+}
+
+/// Evaluates the set with real Nix.
+pub fn evaluate(nixpkgs: &Nixpkgs) -> Result<PythonSet, PySetError> {
+    let key = nixpkgs.key()?;
+    let sh = xshell::Shell::new().map_err(|e| PySetError::NixMissing(e.to_string()))?;
+    let base = xshell::cmd!(
+        sh,
+        "nix-instantiate --eval --strict --json --expr {EXPRESSION}"
+    );
+    let cmd = match nixpkgs {
+        Nixpkgs::Path(path) => base.arg("--argstr").arg("path").arg(path),
+        Nixpkgs::Tarball { url, sha256, .. } => {
+            let cmd = base.arg("--argstr").arg("url").arg(url);
+            match sha256 {
+                Some(hash) => cmd.arg("--argstr").arg("sha256").arg(hash),
+                None => cmd,
+            }
+        }
+    };
+    let output = cmd
+        .ignore_status()
+        .quiet()
+        .output()
+        .map_err(|e| PySetError::NixMissing(e.to_string()))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        // Nix's traces are long; the last lines say what failed.
+        let tail: Vec<&str> = stderr
+            .lines()
+            .rev()
+            .take(12)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        return Err(PySetError::Evaluation(tail.join("\n")));
+    }
+    let evaluated: Evaluated =
+        serde_json::from_slice(&output.stdout).map_err(|e| PySetError::Output(e.to_string()))?;
+    let mut core: Vec<String> = evaluated.core.iter().map(|p| normalize(p)).collect();
+    core.sort();
+    core.dedup();
+    Ok(PythonSet {
+        schema: SNAPSHOT_SCHEMA,
+        nixpkgs: key,
+        home_assistant: evaluated.home_assistant,
+        python: evaluated.python,
+        python_full: evaluated.python_full,
+        shape: evaluated.shape,
+        core,
+        packages: evaluated.packages,
+    })
+}
+
+impl PythonSet {
+    /// Reads a snapshot; `Ok(None)` when the file does not exist.
+    pub fn load(path: &Path) -> Result<Option<Self>, PySetError> {
+        let bad = |message: String| PySetError::File {
+            path: path.display().to_string(),
+            message,
+        };
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(bad(e.to_string())),
+        };
+        let set: Self = serde_json::from_str(&text)
+            .map_err(|e| bad(format!("not a Python-set snapshot: {e}")))?;
+        if set.schema != SNAPSHOT_SCHEMA {
+            return Err(bad(format!(
+                "snapshot schema {} is not {SNAPSHOT_SCHEMA}; refresh it",
+                set.schema
+            )));
+        }
+        Ok(Some(set))
+    }
+
+    /// The snapshot's bytes: pretty, sorted, newline-terminated (stable across runs).
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+
+    /// How this set's `packaging` evaluates specifiers (it runs nixpkgs' manifest check).
+    pub fn semantics(&self) -> Semantics {
+        let version = self.packages.get("packaging").map(|p| p.version.as_str());
+        Semantics::of_packaging(version)
+    }
+
+    pub fn index(&self) -> NameIndex<'_> {
+        let mut by_pname: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for (attr, package) in &self.packages {
+            by_pname
+                .entry(normalize(&package.pname))
+                .or_default()
+                .push(attr);
+        }
+        NameIndex {
+            set: self,
+            by_pname,
+        }
+    }
+}
+
+/// Known PyPI names whose nixpkgs package has another name (facts from nixpkgs' own
+/// component updater), keyed by the normalised PyPI name.
+const OVERRIDES: &[(&str, &str)] = &[
+    ("ha-av", "av"),
+    ("slackclient", "slack-sdk"),
+    ("ollama-hass", "ollama"),
+    ("pysuezv2", "pysuez"),
+    ("tensorflow-cpu", "tensorflow"),
+];
+
+/// Looks packages up by their PyPI name.
+#[derive(Debug)]
+pub struct NameIndex<'a> {
+    set: &'a PythonSet,
+    by_pname: BTreeMap<String, Vec<&'a str>>,
+}
+
+impl<'a> NameIndex<'a> {
+    /// The attribute providing a PyPI name: the known exceptions first, then by `pname`
+    /// (preferring the attribute named like the package when aliases share a pname), then by
+    /// attribute name, then without a `python-` prefix.
+    pub fn find(&self, name: &str) -> Option<(&'a str, &'a Package)> {
+        let normalized = normalize(name);
+        let lookup = |n: &str| -> Option<(&'a str, &'a Package)> {
+            if let Some(attrs) = self.by_pname.get(n) {
+                // Aliases share a pname: prefer the attribute spelled like the normalised name.
+                let attr = attrs
+                    .iter()
+                    .find(|a| **a == n)
+                    .or_else(|| attrs.iter().find(|a| normalize(a) == n))
+                    .or_else(|| attrs.first())?;
+                return self
+                    .set
+                    .packages
+                    .get_key_value(*attr)
+                    .map(|(k, v)| (k.as_str(), v));
+            }
+            self.set
+                .packages
+                .get_key_value(n)
+                .map(|(k, v)| (k.as_str(), v))
+        };
+        if let Some((_, attr)) = OVERRIDES.iter().find(|(pypi, _)| *pypi == normalized)
+            && let Some(found) = self.set.packages.get_key_value(*attr)
+        {
+            return Some((found.0.as_str(), found.1));
+        }
+        lookup(&normalized).or_else(|| normalized.strip_prefix("python-").and_then(lookup))
+    }
+}
