@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod craft;
+pub mod github;
 pub mod http;
 pub mod oracle;
 pub mod trees;

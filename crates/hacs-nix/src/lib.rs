@@ -12,7 +12,9 @@
 pub mod archive;
 pub mod deps;
 pub mod download;
+pub mod fetch;
 pub mod finding;
+pub mod forge;
 pub mod hash;
 pub mod layout;
 pub mod manifest;

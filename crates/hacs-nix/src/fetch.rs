@@ -1,0 +1,254 @@
+//! One component from GitHub to a pin: choose the release as HACS would, read `hacs.json` at
+//! that tag, take the release asset (`zip_release`) or the tag's source archive, download it
+//! (verified), and hash it as fetchzip will. A component whose release and commit match its
+//! previous pin is not downloaded again. Many components run with bounded concurrency.
+
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::archive::{self, ArchiveError, UnpackOptions};
+use crate::download::Progress;
+use crate::forge::{Choice, Chosen, ForgeError, GitHub, RepoId, RepoInfo};
+use crate::hash::Sha256Digest;
+use crate::manifest::{self, HacsJson};
+use crate::nar::{self, NarError};
+use crate::tree::Tree;
+
+/// Which artifact to pin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourcePreference {
+    /// What HACS installs: the `zip_release` asset when hacs.json says so, else the source archive.
+    #[default]
+    Auto,
+    ReleaseAsset,
+    SourceArchive,
+}
+
+/// How Nix fetches the pinned artifact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fetcher {
+    /// `fetchFromGitHub` (a source archive, root stripped).
+    FetchFromGitHub,
+    /// `fetchzip { stripRoot = false; }` of a release asset.
+    Fetchzip,
+}
+
+/// What a lock entry remembers of the fetched artifact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pin {
+    pub version: String,
+    pub commit: String,
+    /// The canonical URL Nix fetches.
+    pub url: String,
+    pub fetcher: Fetcher,
+    /// The fetchzip (NAR) hash, SRI.
+    pub hash: String,
+}
+
+#[derive(Debug, Error)]
+pub enum FetchError {
+    #[error(transparent)]
+    Forge(#[from] ForgeError),
+    #[error("{url}: {source}")]
+    Archive { url: String, source: ArchiveError },
+    #[error("release {tag} has no asset `{filename}`, which hacs.json's `zip_release` names")]
+    MissingAsset { tag: String, filename: String },
+    #[error("release-asset pinning was asked for, but {0} has no release with a zip asset")]
+    NoReleaseAsset(String),
+    #[error("{0}")]
+    Io(String),
+}
+
+impl FetchError {
+    pub fn rule_id(&self) -> &'static str {
+        match self {
+            Self::Forge(e) => e.rule_id(),
+            Self::Archive { source, .. } => source.rule_id(),
+            Self::MissingAsset { .. } | Self::NoReleaseAsset(_) => "release-asset-missing",
+            Self::Io(_) => "io",
+        }
+    }
+}
+
+/// What to fetch.
+#[derive(Debug, Clone)]
+pub struct FetchRequest {
+    pub repo: RepoId,
+    pub choice: Choice,
+    pub source: SourcePreference,
+    /// The current pin, to skip the download when nothing changed upstream.
+    pub previous: Option<Pin>,
+}
+
+/// What was fetched.
+#[derive(Debug)]
+pub struct Fetched {
+    pub repo: RepoId,
+    pub chosen: Chosen,
+    pub info: RepoInfo,
+    /// hacs.json at the tag, when the repository has one.
+    pub hacs_json: Option<Vec<u8>>,
+    pub pin: Pin,
+    /// The unpacked tree, for validation; `None` when the previous pin was kept unchanged.
+    pub tree: Option<Tree>,
+    /// True when the release asset's digest from GitHub was checked against the bytes.
+    pub digest_verified: bool,
+}
+
+impl Fetched {
+    pub fn unchanged(&self) -> bool {
+        self.tree.is_none()
+    }
+}
+
+pub async fn fetch(
+    github: &GitHub,
+    request: &FetchRequest,
+    progress: &dyn Progress,
+) -> Result<Fetched, FetchError> {
+    let repo = &request.repo;
+    let (chosen, info, hacs_json) = github
+        .choose_with_file(repo, &request.choice, "hacs.json")
+        .await?;
+    let hacs: Option<HacsJson> = hacs_json
+        .as_deref()
+        .and_then(|b| manifest::check_hacs_json("hacs.json", b).value);
+
+    let zip_asset = hacs
+        .as_ref()
+        .filter(|h| h.zip_release)
+        .and_then(|h| h.filename.clone());
+    let use_asset = match request.source {
+        SourcePreference::SourceArchive => None,
+        SourcePreference::Auto => zip_asset,
+        SourcePreference::ReleaseAsset => match (zip_asset, &chosen.release) {
+            (Some(name), _) => Some(name),
+            (None, Some(release)) => release
+                .assets
+                .iter()
+                .find(|a| a.name.ends_with(".zip"))
+                .map(|a| a.name.clone()),
+            (None, None) => return Err(FetchError::NoReleaseAsset(repo.to_string())),
+        },
+    };
+    let (url, fetcher, asset) = match use_asset {
+        Some(filename) => {
+            let asset = chosen
+                .release
+                .as_ref()
+                .and_then(|r| r.assets.iter().find(|a| a.name == filename))
+                .cloned()
+                .ok_or_else(|| FetchError::MissingAsset {
+                    tag: chosen.reference.clone(),
+                    filename: filename.clone(),
+                })?;
+            (
+                GitHub::asset_url(repo, &chosen.reference, &filename),
+                Fetcher::Fetchzip,
+                Some(asset),
+            )
+        }
+        None => (
+            GitHub::source_archive_url(repo, &chosen),
+            Fetcher::FetchFromGitHub,
+            None,
+        ),
+    };
+
+    if let Some(previous) = &request.previous
+        && previous.url == url
+        && previous.commit == chosen.commit
+        && previous.fetcher == fetcher
+    {
+        let pin = previous.clone();
+        return Ok(Fetched {
+            repo: repo.clone(),
+            chosen,
+            info,
+            hacs_json,
+            pin,
+            tree: None,
+            digest_verified: false,
+        });
+    }
+
+    let mut file = tempfile::tempfile()
+        .map_err(|e| FetchError::Io(format!("cannot create a temporary file: {e}")))?;
+    let expected_digest = asset.as_ref().and_then(|a| a.sha256());
+    github
+        .download(
+            &url,
+            asset.as_ref().map(|a| a.size),
+            expected_digest,
+            &mut file,
+            progress,
+        )
+        .await?;
+
+    // Unpacking and hashing are CPU work: off the async threads, so downloads keep flowing.
+    let strip_root = fetcher == Fetcher::FetchFromGitHub;
+    let (tree, hash) =
+        tokio::task::spawn_blocking(move || -> Result<(Tree, Sha256Digest), ArchiveError> {
+            let options = UnpackOptions {
+                strip_root,
+                ..UnpackOptions::default()
+            };
+            let (_, mut tree) = archive::unpack(Box::new(file), &options)?;
+            let hash = nar::hash_tree(&mut tree).map_err(|e| match e {
+                NarError::Archive(a) => a,
+                other => ArchiveError::Corrupt {
+                    detail: other.to_string(),
+                },
+            })?;
+            Ok((tree, hash))
+        })
+        .await
+        .map_err(|e| FetchError::Io(format!("the hashing task failed: {e}")))?
+        .map_err(|source| FetchError::Archive {
+            url: url.clone(),
+            source,
+        })?;
+
+    let pin = Pin {
+        version: chosen.version.clone(),
+        commit: chosen.commit.clone(),
+        url,
+        fetcher,
+        hash: hash.to_sri(),
+    };
+    Ok(Fetched {
+        repo: repo.clone(),
+        chosen,
+        info,
+        hacs_json,
+        pin,
+        tree: Some(tree),
+        digest_verified: expected_digest.is_some(),
+    })
+}
+
+/// Fetches many components, at most `jobs` at a time, results in the order asked; `progress`
+/// makes the progress reporter of each download.
+pub async fn fetch_all<P, B>(
+    github: &GitHub,
+    requests: &[FetchRequest],
+    jobs: usize,
+    progress: P,
+) -> Vec<Result<Fetched, FetchError>>
+where
+    P: Fn(&RepoId) -> B,
+    B: Progress,
+{
+    let progress = &progress;
+    futures_util::stream::iter(requests)
+        .map(|request| async move {
+            let bar = progress(&request.repo);
+            fetch(github, request, &bar).await
+        })
+        .buffered(jobs.max(1))
+        .collect()
+        .await
+}

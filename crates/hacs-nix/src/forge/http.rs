@@ -1,0 +1,392 @@
+//! Requests to GitHub: retries with bounded, jittered backoff for server errors and dropped
+//! connections; `Retry-After` and secondary rate limits honoured; an exhausted primary limit is
+//! an error that says when it resets; conditional requests from the ETag cache; downloads
+//! verified by length and digest.
+
+use std::io::{Seek, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::StreamExt;
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, AUTHORIZATION, ETAG, HeaderMap, IF_NONE_MATCH, LINK, RETRY_AFTER};
+
+use super::cache::{Entry, EtagCache};
+use super::error::ForgeError;
+use crate::download::Progress;
+use crate::hash::{HashingWriter, Sha256Digest};
+
+/// How persistent to be.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts per request, the first included.
+    pub attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// A `Retry-After` longer than this is not waited for: the run fails with the reason.
+    pub max_retry_after: Duration,
+    /// Wait after a secondary rate limit that gives no `Retry-After` (GitHub asks for a minute).
+    pub secondary_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 4,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(8),
+            max_retry_after: Duration::from_secs(120),
+            secondary_wait: Duration::from_secs(60),
+        }
+    }
+}
+
+/// One response body of the API.
+#[derive(Debug, Clone)]
+pub(crate) struct Answer {
+    pub body: String,
+    pub link: Option<String>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Engine {
+    pub client: reqwest::Client,
+    pub token: Option<String>,
+    pub cache: Option<EtagCache>,
+    pub retry: RetryPolicy,
+    requests: AtomicU64,
+    seed: AtomicU64,
+}
+
+enum Step {
+    Done(Option<Answer>),
+    /// Try again: after the given wait, or the backoff for this attempt.
+    Retry(Option<Duration>, String),
+}
+
+impl Engine {
+    pub fn new(
+        client: reqwest::Client,
+        token: Option<String>,
+        cache: Option<EtagCache>,
+        retry: RetryPolicy,
+    ) -> Self {
+        let seed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64)
+            | 1;
+        Self {
+            client,
+            token,
+            cache,
+            retry,
+            requests: AtomicU64::new(0),
+            seed: AtomicU64::new(seed),
+        }
+    }
+
+    /// Requests sent so far (each retry counts).
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Backoff for the n-th retry: exponential, capped, with jitter so parallel retries spread.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let mut x = self
+            .seed
+            .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let exp = self
+            .retry
+            .base_delay
+            .saturating_mul(1 << attempt.min(16).saturating_sub(1));
+        let capped = exp.min(self.retry.max_delay);
+        capped.mul_f64(0.5 + (x % 1000) as f64 / 2000.0)
+    }
+
+    /// GET an API URL; `None` for 404.
+    pub async fn get(&self, url: &str, accept: &str) -> Result<Option<Answer>, ForgeError> {
+        let authenticated = self.token.is_some();
+        let cached = self
+            .cache
+            .as_ref()
+            .and_then(|c| c.get(url, accept, authenticated));
+        let mut last = String::new();
+        for attempt in 1..=self.retry.attempts {
+            match self.try_get(url, accept, cached.as_ref()).await? {
+                Step::Done(answer) => return Ok(answer),
+                Step::Retry(wait, why) => {
+                    last = why;
+                    if attempt < self.retry.attempts {
+                        tokio::time::sleep(wait.unwrap_or_else(|| self.backoff(attempt))).await;
+                    }
+                }
+            }
+        }
+        Err(ForgeError::Network {
+            url: url.to_owned(),
+            detail: last,
+            attempts: self.retry.attempts,
+        })
+    }
+
+    async fn try_get(
+        &self,
+        url: &str,
+        accept: &str,
+        cached: Option<&Entry>,
+    ) -> Result<Step, ForgeError> {
+        let mut request = self
+            .client
+            .get(url)
+            .header(ACCEPT, accept)
+            .header("X-GitHub-Api-Version", "2022-11-28");
+        if let Some(token) = &self.token {
+            request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if let Some(entry) = cached {
+            request = request.header(IF_NONE_MATCH, &entry.etag);
+        }
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let response = match request.send().await {
+            Ok(r) => r,
+            Err(e) => return Ok(Step::Retry(None, describe(&e))),
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        if status == StatusCode::NOT_MODIFIED
+            && let Some(entry) = cached
+        {
+            return Ok(Step::Done(Some(Answer {
+                body: entry.body.clone(),
+                link: entry.link.clone(),
+            })));
+        }
+        if status == StatusCode::NOT_FOUND {
+            return Ok(Step::Done(None));
+        }
+        let body = match response.text().await {
+            Ok(body) => body,
+            Err(e) => return Ok(Step::Retry(None, describe(&e))),
+        };
+        if status.is_success() {
+            let link = header(&headers, LINK.as_str());
+            if let (Some(cache), Some(etag)) = (&self.cache, header(&headers, ETAG.as_str())) {
+                let entry = Entry {
+                    etag,
+                    body: body.clone(),
+                    link: link.clone(),
+                };
+                cache.put(url, accept, self.token.is_some(), &entry);
+            }
+            return Ok(Step::Done(Some(Answer { body, link })));
+        }
+        if status == StatusCode::FORBIDDEN || status == StatusCode::TOO_MANY_REQUESTS {
+            return self.limited(url, status, &headers, &body);
+        }
+        if status.is_server_error() {
+            return Ok(Step::Retry(None, format!("GitHub answered {status}")));
+        }
+        Err(ForgeError::Http {
+            url: url.to_owned(),
+            status: status.as_u16(),
+            excerpt: excerpt(&body),
+        })
+    }
+
+    fn limited(
+        &self,
+        url: &str,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &str,
+    ) -> Result<Step, ForgeError> {
+        if let Some(seconds) =
+            header(headers, RETRY_AFTER.as_str()).and_then(|v| v.trim().parse::<u64>().ok())
+        {
+            let wait = Duration::from_secs(seconds);
+            if wait <= self.retry.max_retry_after {
+                return Ok(Step::Retry(
+                    Some(wait),
+                    format!("GitHub asked to retry after {seconds} s"),
+                ));
+            }
+        }
+        let remaining =
+            header(headers, "x-ratelimit-remaining").and_then(|v| v.parse::<u64>().ok());
+        if remaining == Some(0) || header(headers, RETRY_AFTER.as_str()).is_some() {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let resets_at = header(headers, "x-ratelimit-reset").and_then(|v| v.parse().ok());
+            return Err(ForgeError::RateLimited {
+                resets_at,
+                authenticated: self.token.is_some(),
+                now,
+            });
+        }
+        if body.to_lowercase().contains("secondary rate limit") {
+            return Ok(Step::Retry(
+                Some(self.retry.secondary_wait),
+                "GitHub's secondary rate limit".to_owned(),
+            ));
+        }
+        Err(ForgeError::Http {
+            url: url.to_owned(),
+            status: status.as_u16(),
+            excerpt: excerpt(body),
+        })
+    }
+
+    /// Downloads `url` into `out` (rewound and rewritten on each attempt). Verifies the length
+    /// against `Content-Length` and `expected_size`, and the SHA-256 against `expected_digest`.
+    /// Returns the size and the flat SHA-256.
+    pub async fn download(
+        &self,
+        url: &str,
+        expected_size: Option<u64>,
+        expected_digest: Option<Sha256Digest>,
+        out: &mut std::fs::File,
+        progress: &dyn Progress,
+    ) -> Result<(u64, Sha256Digest), ForgeError> {
+        let mut last = String::new();
+        let mut truncated = None;
+        for attempt in 1..=self.retry.attempts {
+            out.set_len(0)
+                .and_then(|()| out.rewind())
+                .map_err(|source| ForgeError::Io {
+                    context: "cannot reset the download file".to_owned(),
+                    source,
+                })?;
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let response = match self.client.get(url).send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    last = describe(&e);
+                    self.pause(attempt).await;
+                    continue;
+                }
+            };
+            let status = response.status();
+            if status == StatusCode::NOT_FOUND {
+                return Err(ForgeError::NotFound {
+                    what: "the download".to_owned(),
+                    url: url.to_owned(),
+                });
+            }
+            if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+                last = format!("the server answered {status}");
+                self.pause(attempt).await;
+                continue;
+            }
+            if !status.is_success() {
+                return Err(ForgeError::Http {
+                    url: url.to_owned(),
+                    status: status.as_u16(),
+                    excerpt: String::new(),
+                });
+            }
+            let declared = response.content_length();
+            progress.started(declared.or(expected_size));
+            let mut hasher = HashingWriter::new();
+            let mut body = response.bytes_stream();
+            let mut failure = None;
+            while let Some(chunk) = body.next().await {
+                match chunk {
+                    Ok(chunk) => {
+                        out.write_all(&chunk).map_err(|source| ForgeError::Io {
+                            context: "cannot write the download".to_owned(),
+                            source,
+                        })?;
+                        let _ = hasher.write_all(&chunk);
+                        progress.advanced(hasher.written());
+                    }
+                    Err(e) => {
+                        failure = Some(describe(&e));
+                        break;
+                    }
+                }
+            }
+            let got = hasher.written();
+            let expected = declared.or(expected_size);
+            if let Some(why) = failure {
+                last = why;
+                truncated = expected.filter(|e| *e != got).map(|e| (got, e));
+                self.pause(attempt).await;
+                continue;
+            }
+            if let Some(e) = expected.filter(|e| *e != got) {
+                last = format!("{got} of {e} bytes");
+                truncated = Some((got, e));
+                self.pause(attempt).await;
+                continue;
+            }
+            if let Some(size) = expected_size.filter(|s| *s != got) {
+                return Err(ForgeError::Truncated {
+                    url: url.to_owned(),
+                    got,
+                    expected: size,
+                });
+            }
+            let digest = hasher.finish();
+            if let Some(want) = expected_digest.filter(|w| *w != digest) {
+                return Err(ForgeError::DigestMismatch {
+                    url: url.to_owned(),
+                    expected: want.to_hex(),
+                    actual: digest.to_hex(),
+                });
+            }
+            return Ok((got, digest));
+        }
+        match truncated {
+            Some((got, expected)) => Err(ForgeError::Truncated {
+                url: url.to_owned(),
+                got,
+                expected,
+            }),
+            None => Err(ForgeError::Network {
+                url: url.to_owned(),
+                detail: last,
+                attempts: self.retry.attempts,
+            }),
+        }
+    }
+
+    async fn pause(&self, attempt: u32) {
+        if attempt < self.retry.attempts {
+            tokio::time::sleep(self.backoff(attempt)).await;
+        }
+    }
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn excerpt(body: &str) -> String {
+    let message = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["message"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| body.chars().take(200).collect());
+    message.trim().to_owned()
+}
+
+/// reqwest's own message ("error sending request") hides the cause: show the chain.
+pub(crate) fn describe(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
