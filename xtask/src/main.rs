@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: the hacs-nix command line. Parses flags, wires the library, prints,
 //! and chooses the exit code (0 fine, 1 findings at error level, 2 could not run).
 
+mod apply;
 mod commands;
 mod output;
 
@@ -14,7 +15,7 @@ use clap::{Parser, Subcommand};
     bin_name = "cargo xtask",
     version,
     about = "Pin Home Assistant custom components as Nix derivations that build the first time",
-    after_help = "Examples:\n  cargo xtask check ./hacs.zip --tag 2.0.5\n  cargo xtask prefetch https://github.com/hacs/integration/releases/download/2.0.5/hacs.zip --no-strip-root\n  cargo xtask prefetch ./release.tar.gz --json"
+    after_help = "Examples:\n  cargo xtask update-components\n  cargo xtask add frenck/spook\n  cargo xtask check ./hacs.zip --tag 2.0.5\n  cargo xtask prefetch https://github.com/hacs/integration/releases/download/2.0.5/hacs.zip --no-strip-root\n  cargo xtask prefetch ./release.tar.gz --json"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -23,6 +24,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    UpdateComponents(commands::update::UpdateArgs),
+    Add(commands::update::AddArgs),
     Check(commands::check::Args),
     Deps(commands::deps::Args),
     Prefetch(commands::prefetch::Args),
@@ -31,6 +34,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::UpdateComponents(args) => commands::update::run_update(args),
+        Command::Add(args) => commands::update::run_add(args),
         Command::Check(args) => commands::check::run(args),
         Command::Deps(args) => commands::deps::run(args),
         Command::Prefetch(args) => commands::prefetch::run(args),

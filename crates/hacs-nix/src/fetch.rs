@@ -44,6 +44,8 @@ pub struct Pin {
     /// The canonical URL Nix fetches.
     pub url: String,
     pub fetcher: Fetcher,
+    /// fetchzip's `stripRoot` (always true for `fetchFromGitHub`).
+    pub strip_root: bool,
     /// The fetchzip (NAR) hash, SRI.
     pub hash: String,
 }
@@ -217,6 +219,7 @@ pub async fn fetch(
         commit: chosen.commit.clone(),
         url,
         fetcher,
+        strip_root,
         hash: hash.to_sri(),
     };
     Ok(Fetched {

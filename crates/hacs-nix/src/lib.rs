@@ -10,6 +10,7 @@
 //! - [`download`]: fetching a URL to a file, with progress reported to the caller.
 
 pub mod archive;
+pub mod config;
 pub mod deps;
 pub mod download;
 pub mod fetch;
@@ -17,8 +18,11 @@ pub mod finding;
 pub mod forge;
 pub mod hash;
 pub mod layout;
+pub mod lock;
 pub mod manifest;
 pub mod nar;
+pub mod nixgen;
 pub mod pyset;
 pub mod requirement;
 pub mod tree;
+pub mod update;

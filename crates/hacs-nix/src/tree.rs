@@ -176,6 +176,28 @@ impl Tree {
         self.contents.read_all(blob, size).map(Some)
     }
 
+    /// fetchzip's `stripRoot` after the fact: when the root holds exactly one directory, make it
+    /// the root. Returns whether it did.
+    pub fn strip_single_directory(&mut self) -> bool {
+        let Node::Directory(entries) = &mut self.root else {
+            return false;
+        };
+        if entries.len() != 1 || !matches!(entries.values().next(), Some(Node::Directory(_))) {
+            return false;
+        }
+        let Some((name, node)) = entries.pop_first() else {
+            return false;
+        };
+        let mut stripped = self.stripped.clone();
+        if !stripped.is_empty() {
+            stripped.push(b'/');
+        }
+        stripped.extend_from_slice(&name);
+        self.root = node;
+        self.stripped = stripped;
+        true
+    }
+
     pub(crate) fn parts_mut(&mut self) -> (&Node, &mut Contents, &[u8]) {
         (&self.root, &mut self.contents, &self.stripped)
     }

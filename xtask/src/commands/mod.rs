@@ -1,6 +1,7 @@
 pub mod check;
 pub mod deps;
 pub mod prefetch;
+pub mod update;
 
 use std::io::IsTerminal;
 
@@ -103,4 +104,19 @@ impl hacs_nix::download::Progress for ProgressBar {
             bar.set_position(bytes);
         }
     }
+}
+
+/// A runtime for the async library calls of one command.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Failure::could_not_run(
+                "internal",
+                format!("cannot start the async runtime: {e}"),
+                None,
+                None,
+            )
+        })
 }

@@ -376,6 +376,37 @@ impl GitHub {
             })
     }
 
+    /// Names of the directories in a folder at a ref (`None` if the folder is absent).
+    pub async fn directories(
+        &self,
+        repo: &RepoId,
+        path: &str,
+        reference: &str,
+    ) -> Result<Option<Vec<String>>, ForgeError> {
+        #[derive(Deserialize)]
+        struct Item {
+            name: String,
+            #[serde(rename = "type")]
+            kind: String,
+        }
+        let url = format!(
+            "{}/repos/{repo}/contents/{}?ref={}",
+            self.api,
+            encode(path),
+            encode_query(reference)
+        );
+        let Some((items, _)) = self.json::<Vec<Item>>(&url, "folder").await? else {
+            return Ok(None);
+        };
+        let mut names: Vec<String> = items
+            .into_iter()
+            .filter(|i| i.kind == "dir")
+            .map(|i| i.name)
+            .collect();
+        names.sort();
+        Ok(Some(names))
+    }
+
     /// Picks what HACS would install: see [`Choice`]. With no eligible release, the default
     /// branch's newest commit (its 7-character SHA as the version).
     pub async fn choose(&self, repo: &RepoId, choice: &Choice) -> Result<Chosen, ForgeError> {

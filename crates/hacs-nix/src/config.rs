@@ -1,0 +1,167 @@
+//! `pkgs/components.toml`: the components people want, one table per Nix attribute.
+//!
+//! ```toml
+//! [hacs]
+//! repo = "hacs/integration"
+//! # tag = "2.0.5"                 pin a tag instead of following releases
+//! # prerelease = true             follow pre-releases too
+//! # source = "release-asset"      auto (what HACS installs) | release-asset | source-archive
+//! # extra-dependencies = ["foo"]  more attributes of Home Assistant's Python set
+//! # ignore = { numpy = "vendored" }  requirements to drop, with the reason
+//! # frozen = true                 keep the current pin; never update
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::fetch::SourcePreference;
+use crate::finding::{Finding, Location};
+use crate::forge::{Choice, RepoId};
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Wanted {
+    pub repo: String,
+    #[serde(default)]
+    pub tag: Option<String>,
+    #[serde(default)]
+    pub prerelease: bool,
+    #[serde(default)]
+    pub source: SourcePreference,
+    #[serde(default)]
+    pub extra_dependencies: Vec<String>,
+    #[serde(default)]
+    pub ignore: BTreeMap<String, String>,
+    #[serde(default)]
+    pub frozen: bool,
+}
+
+impl Wanted {
+    pub fn repo_id(&self) -> Option<RepoId> {
+        RepoId::parse(&self.repo)
+    }
+
+    pub fn choice(&self) -> Choice {
+        match (&self.tag, self.prerelease) {
+            (Some(tag), _) => Choice::Tag(tag.clone()),
+            (None, true) => Choice::LatestIncludingPrereleases,
+            (None, false) => Choice::Latest,
+        }
+    }
+}
+
+/// The wanted list, by attribute name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Components {
+    pub entries: BTreeMap<String, Wanted>,
+}
+
+const KEYWORDS: &[&str] = &[
+    "if", "then", "else", "assert", "with", "let", "in", "rec", "inherit", "or",
+];
+
+/// Whether `name` can stand as a Nix identifier (attribute and argument names we write bare).
+pub fn is_nix_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '\'' | '-'))
+        && !KEYWORDS.contains(&name)
+}
+
+/// Parses the file; every problem is a finding naming the line (errors stop the run).
+pub fn parse(file: &str, text: &str) -> Result<Components, Vec<Finding>> {
+    let at = |offset: usize| {
+        let before = &text[..offset.min(text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.len() - before.rfind('\n').map_or(0, |p| p + 1) + 1;
+        Location {
+            file: file.to_owned(),
+            line: Some(line),
+            column: Some(column),
+            key: None,
+        }
+    };
+    let entries: BTreeMap<String, Wanted> = toml::from_str(text).map_err(|e| {
+        let location = e.span().map_or_else(|| Location::file(file), |span| at(span.start));
+        vec![Finding::error(
+            "config-invalid",
+            location,
+            e.message().trim().to_owned(),
+            "each component is a table such as [hacs] with repo = \"hacs/integration\"; see the README for the keys",
+        )]
+    })?;
+    let mut findings = Vec::new();
+    // The line of an attribute's table header, for findings about its values.
+    let header = |attr: &str| {
+        let needle = format!("[{attr}]");
+        text.find(&needle)
+            .map_or_else(|| Location::file(file), at)
+            .clone()
+    };
+    for (attr, wanted) in &entries {
+        let mut location = header(attr);
+        location.key = Some(attr.clone());
+        if !is_nix_identifier(attr) {
+            findings.push(Finding::error(
+                "config-attribute-name",
+                location.clone(),
+                format!("`{attr}` cannot be a Nix attribute name"),
+                "use letters, digits, `_` and `-`, starting with a letter (e.g. the integration's domain)",
+            ));
+        }
+        if wanted.repo_id().is_none() {
+            findings.push(Finding::error(
+                "config-repo",
+                location.clone(),
+                format!("`repo = \"{}\"` is not `owner/name`", wanted.repo),
+                "write the GitHub repository as \"owner/name\", e.g. \"hacs/integration\"",
+            ));
+        }
+        if wanted.tag.is_some() && wanted.prerelease {
+            findings.push(Finding::error(
+                "config-tag-and-prerelease",
+                location.clone(),
+                "`tag` pins one release, so `prerelease` means nothing here".to_owned(),
+                "remove one of the two",
+            ));
+        }
+        if wanted
+            .tag
+            .as_deref()
+            .is_some_and(|t| t.trim().is_empty() || t.contains(char::is_whitespace))
+        {
+            findings.push(Finding::error(
+                "config-tag",
+                location.clone(),
+                "`tag` is empty or has spaces".to_owned(),
+                "write the tag exactly as on GitHub",
+            ));
+        }
+        for dep in &wanted.extra_dependencies {
+            if !is_nix_identifier(dep) {
+                findings.push(Finding::error(
+                    "config-extra-dependency",
+                    location.clone(),
+                    format!("`{dep}` in extra-dependencies is not an attribute name"),
+                    "name attributes of Home Assistant's Python set, e.g. \"numpy\"",
+                ));
+            }
+        }
+        for (name, reason) in &wanted.ignore {
+            if reason.trim().is_empty() {
+                findings.push(Finding::error(
+                    "config-ignore-reason",
+                    location.clone(),
+                    format!("ignoring `{name}` needs a reason"),
+                    format!("write ignore = {{ \"{name}\" = \"why it is safe\" }}"),
+                ));
+            }
+        }
+    }
+    if findings.is_empty() {
+        Ok(Components { entries })
+    } else {
+        Err(findings)
+    }
+}

@@ -1,0 +1,133 @@
+//! `pkgs/components.lock.json`: the pinned state, written by the tool. Schema-versioned, keys
+//! sorted, pretty-printed with a final newline, no timestamps: a rerun with nothing new
+//! upstream rewrites no byte.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::fetch::Fetcher;
+
+pub const LOCK_SCHEMA: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Lock {
+    pub schema: u32,
+    pub components: BTreeMap<String, LockEntry>,
+}
+
+/// How a pin was established.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verified {
+    /// Downloaded and hashed by this tool.
+    Downloaded,
+    /// Taken from public NixOS configurations, not yet re-verified with network access.
+    PublicConfigurations,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockEntry {
+    pub repo: String,
+    /// The release tag (or 7-character commit) HACS records.
+    pub version: String,
+    /// `None` when not yet verified.
+    pub commit: Option<String>,
+    pub url: String,
+    pub fetcher: Fetcher,
+    pub strip_root: bool,
+    /// fetchzip's hash (SRI).
+    pub hash: String,
+    pub domain: String,
+    /// Requirements of every manifest nixpkgs' check reads, by manifest path.
+    pub requirements: BTreeMap<String, Vec<String>>,
+    pub dependencies: Vec<String>,
+    pub ignore_version_requirement: Vec<String>,
+    pub patches: Patches,
+    pub meta: Meta,
+    /// Warnings accepted with this pin (rule and message).
+    pub findings: Vec<AcceptedFinding>,
+    pub verified: Verified,
+}
+
+/// What the generated `postPatch` does.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Patches {
+    /// Manifest path → version to write into it.
+    pub stamp_version: BTreeMap<String, String>,
+    /// Manifest path → requirements to remove from it.
+    pub drop_requirements: BTreeMap<String, Vec<String>>,
+    /// `custom_components/<folder>` renamed to the domain.
+    pub rename_folder: Option<(String, String)>,
+}
+
+impl Patches {
+    pub fn is_empty(&self) -> bool {
+        self.stamp_version.is_empty()
+            && self.drop_requirements.values().all(Vec::is_empty)
+            && self.rename_folder.is_none()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Meta {
+    pub description: Option<String>,
+    pub homepage: Option<String>,
+    /// SPDX identifier.
+    pub license: Option<String>,
+    pub changelog: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcceptedFinding {
+    pub rule: String,
+    pub message: String,
+}
+
+#[derive(Debug, Error)]
+pub enum LockError {
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+impl Lock {
+    pub fn new() -> Self {
+        Self {
+            schema: LOCK_SCHEMA,
+            components: BTreeMap::new(),
+        }
+    }
+
+    /// Reads the lock; an absent file is an empty lock.
+    pub fn load(path: &Path) -> Result<Self, LockError> {
+        let invalid = |message: String| LockError::Invalid {
+            path: path.display().to_string(),
+            message,
+        };
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::new()),
+            Err(e) => return Err(invalid(e.to_string())),
+        };
+        let lock: Self = serde_json::from_str(&text).map_err(|e| {
+            invalid(format!(
+                "{e}; it is written by `cargo xtask update-components`, not by hand"
+            ))
+        })?;
+        if lock.schema != LOCK_SCHEMA {
+            return Err(invalid(format!(
+                "lock schema {} is not {LOCK_SCHEMA}; update hacs-nix",
+                lock.schema
+            )));
+        }
+        Ok(lock)
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+}

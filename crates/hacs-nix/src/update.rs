@@ -1,0 +1,578 @@
+//! The main job as a pure plan: wanted list + current lock + Home Assistant's Python set +
+//! GitHub → the new lock, the files to write and delete, what changed, and every finding. The
+//! caller writes the plan (atomically) or prints it (`--dry-run`); nothing here touches `pkgs/`.
+//!
+//! A component that cannot be pinned correctly (its download fails, its manifest has errors
+//! that no fix covers, a requirement cannot be met) keeps its previous pin and files; the others
+//! are still updated.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::config::{Components, Wanted};
+use crate::deps::{self, DepsOptions};
+use crate::download::Progress;
+use crate::fetch::{self, FetchRequest, Fetched, Fetcher, Pin};
+use crate::finding::{Finding, Severity};
+use crate::forge::{GitHub, RepoId};
+use crate::layout::{self, Fix, LayoutOptions, SourceKind};
+use crate::lock::{AcceptedFinding, Lock, LockEntry, Meta, Patches, Verified};
+use crate::manifest;
+use crate::nixgen;
+use crate::pyset::PythonSet;
+
+#[derive(Debug, Clone, Default)]
+pub struct UpdateOptions {
+    /// Only these attributes (all when empty).
+    pub only: Vec<String>,
+    pub jobs: usize,
+    /// No network: regenerate files from the lock (re-checking dependencies against the set).
+    pub offline: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChangeKind {
+    Added,
+    Updated,
+    /// Same release; dependencies or generated text changed (e.g. nixpkgs moved).
+    Regenerated,
+    Removed,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub attr: String,
+    pub repo: String,
+    pub kind: ChangeKind,
+    pub old_version: Option<String>,
+    pub new_version: Option<String>,
+}
+
+/// A component that kept its previous pin (or got none), and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub attr: String,
+    pub rule: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub lock: Lock,
+    /// Path relative to `pkgs/` → new content; only files whose bytes change.
+    pub writes: BTreeMap<String, String>,
+    /// Folders under `pkgs/` to delete (components no longer wanted).
+    pub removals: Vec<String>,
+    pub changes: Vec<Change>,
+    pub failures: Vec<Failure>,
+    /// Findings per attribute (warnings accepted with the pin, and the errors of failures).
+    pub findings: BTreeMap<String, Vec<Finding>>,
+    /// Downloads made (0 on a rerun with nothing new).
+    pub downloads: usize,
+}
+
+impl Plan {
+    pub fn is_noop(&self) -> bool {
+        self.writes.is_empty() && self.removals.is_empty()
+    }
+}
+
+/// What is on disk now: `path relative to pkgs/` → content, for the files the plan may touch.
+pub type Existing = BTreeMap<String, String>;
+
+pub async fn plan<P, B>(
+    components: &Components,
+    old: &Lock,
+    existing: &Existing,
+    set: Option<&PythonSet>,
+    github: &GitHub,
+    options: &UpdateOptions,
+    progress: P,
+) -> Plan
+where
+    P: Fn(&RepoId) -> B,
+    B: Progress,
+{
+    let selected = |attr: &str| options.only.is_empty() || options.only.iter().any(|o| o == attr);
+    let mut lock = Lock {
+        schema: old.schema.max(crate::lock::LOCK_SCHEMA),
+        components: BTreeMap::new(),
+    };
+    let mut failures = Vec::new();
+    let mut findings: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
+
+    // What to fetch: selected, not frozen, and (online) everything else keeps its entry.
+    let mut requests = Vec::new();
+    let mut attrs = Vec::new();
+    for (attr, wanted) in &components.entries {
+        let previous = old.components.get(attr);
+        if !selected(attr) {
+            if let Some(entry) = previous {
+                lock.components.insert(attr.clone(), entry.clone());
+            }
+            continue;
+        }
+        let fetchable = !(options.offline || wanted.frozen && previous.is_some());
+        match (fetchable, wanted.repo_id()) {
+            (true, Some(repo)) => {
+                let previous_pin = previous.filter(|p| p.repo == wanted.repo).and_then(pin_of);
+                requests.push(FetchRequest {
+                    repo,
+                    choice: wanted.choice(),
+                    source: wanted.source,
+                    previous: previous_pin,
+                });
+                attrs.push(attr.clone());
+            }
+            _ => {
+                if let Some(entry) = previous {
+                    let refreshed = match set {
+                        Some(set) => {
+                            recheck(attr, wanted, entry, set, &mut findings, &mut failures)
+                        }
+                        None => entry.clone(),
+                    };
+                    lock.components.insert(attr.clone(), refreshed);
+                }
+            }
+        }
+    }
+    let results = fetch::fetch_all(github, &requests, options.jobs.max(1), progress).await;
+    let mut downloads = 0;
+    for (attr, result) in attrs.iter().zip(results) {
+        let wanted = &components.entries[attr];
+        let previous = old.components.get(attr);
+        let outcome = match result {
+            Err(e) => Err(Failure {
+                attr: attr.clone(),
+                rule: e.rule_id().to_owned(),
+                message: e.to_string(),
+            }),
+            Ok(fetched) => {
+                if !fetched.unchanged() {
+                    downloads += 1;
+                }
+                match (fetched.unchanged(), previous, set) {
+                    (true, Some(entry), Some(set)) => Ok(recheck(
+                        attr,
+                        wanted,
+                        entry,
+                        set,
+                        &mut findings,
+                        &mut failures,
+                    )),
+                    (true, Some(entry), None) => Ok(entry.clone()),
+                    (_, _, Some(set)) => pin_component(attr, wanted, fetched, set, &mut findings),
+                    (_, _, None) => Err(Failure {
+                        attr: attr.clone(),
+                        rule: "pyset-none".to_owned(),
+                        message: format!(
+                            "{} {} is new, but without Home Assistant's Python set its requirements cannot be checked; pass --nixpkgs or keep flake.lock beside pkgs/",
+                            fetched.repo, fetched.pin.version
+                        ),
+                    }),
+                }
+            }
+        };
+        match outcome {
+            Ok(entry) => {
+                lock.components.insert(attr.clone(), entry);
+            }
+            Err(failure) => {
+                failures.push(failure);
+                if let Some(entry) = previous {
+                    lock.components.insert(attr.clone(), entry.clone());
+                }
+            }
+        }
+    }
+    // Components no longer wanted are dropped; anything else in the old lock that was not
+    // processed (e.g. not selected) was carried over above through `components`.
+    let (writes, removals) = files(&lock, old, existing, &mut failures);
+    let changes = changes(old, &lock, &writes);
+    Plan {
+        lock,
+        writes,
+        removals,
+        changes,
+        failures,
+        findings,
+        downloads,
+    }
+}
+
+fn pin_of(entry: &LockEntry) -> Option<Pin> {
+    Some(Pin {
+        version: entry.version.clone(),
+        commit: entry.commit.clone()?,
+        url: entry.url.clone(),
+        fetcher: entry.fetcher,
+        strip_root: entry.strip_root,
+        hash: entry.hash.clone(),
+    })
+}
+
+fn deps_options(wanted: &Wanted) -> DepsOptions {
+    DepsOptions {
+        ignore: wanted
+            .ignore
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        machine: String::new(),
+    }
+}
+
+/// An entry whose release did not change: its dependencies are re-checked against the
+/// (possibly moved) Python set. If they no longer resolve, the entry stays and the run fails.
+fn recheck(
+    attr: &str,
+    wanted: &Wanted,
+    entry: &LockEntry,
+    set: &PythonSet,
+    findings: &mut BTreeMap<String, Vec<Finding>>,
+    failures: &mut Vec<Failure>,
+) -> LockEntry {
+    let manifests: Vec<(String, Vec<String>)> = entry
+        .requirements
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let report = deps::resolve(&manifests, None, set, &deps_options(wanted));
+    let mut new = entry.clone();
+    if report.buildable() {
+        apply_deps(&mut new, &report, wanted, set);
+        new.findings = accepted(&report.findings, &entry.findings, |r| {
+            !r.starts_with("deps-")
+        });
+    } else {
+        failures.push(Failure {
+            attr: attr.to_owned(),
+            rule: "deps-unsatisfiable".to_owned(),
+            message: "its requirements are no longer met by Home Assistant's Python set".to_owned(),
+        });
+    }
+    findings
+        .entry(attr.to_owned())
+        .or_default()
+        .extend(report.findings);
+    new
+}
+
+fn apply_deps(entry: &mut LockEntry, report: &deps::DepsReport, wanted: &Wanted, set: &PythonSet) {
+    let mut dependencies: BTreeSet<String> = report.dependencies.iter().cloned().collect();
+    dependencies.extend(
+        wanted
+            .extra_dependencies
+            .iter()
+            .filter(|d| set.packages.contains_key(*d))
+            .cloned(),
+    );
+    entry.dependencies = dependencies.into_iter().collect();
+    entry.ignore_version_requirement = report.ignore_version_requirement.clone();
+    let mut drops: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in &report.resolutions {
+        if let Some(deps::DepFix::DropRequirement { requirement }) = &r.fix {
+            drops
+                .entry(r.manifest.clone())
+                .or_default()
+                .push(requirement.clone());
+        }
+    }
+    entry.patches.drop_requirements = drops;
+}
+
+/// Accepted findings for the lock: warnings of `findings`, plus the kept ones of `old`.
+fn accepted(
+    findings: &[Finding],
+    old: &[AcceptedFinding],
+    keep_old: impl Fn(&str) -> bool,
+) -> Vec<AcceptedFinding> {
+    let mut out: Vec<AcceptedFinding> = old.iter().filter(|f| keep_old(&f.rule)).cloned().collect();
+    out.extend(
+        findings
+            .iter()
+            .filter(|f| f.severity == Severity::Warning)
+            .map(|f| AcceptedFinding {
+                rule: f.rule.to_owned(),
+                message: f.message.clone(),
+            }),
+    );
+    out.sort_by(|a, b| (&a.rule, &a.message).cmp(&(&b.rule, &b.message)));
+    out.dedup();
+    out
+}
+
+/// Errors the generator's fixes take care of.
+fn fixed_by(rule: &str, fixes: &[Fix]) -> bool {
+    let stamps = fixes.iter().any(|f| matches!(f, Fix::StampVersion { .. }));
+    stamps
+        && matches!(
+            rule,
+            "manifest-version-invalid" | "manifest-version-missing"
+        )
+}
+
+fn pin_component(
+    attr: &str,
+    wanted: &Wanted,
+    mut fetched: Fetched,
+    set: &PythonSet,
+    findings: &mut BTreeMap<String, Vec<Finding>>,
+) -> Result<LockEntry, Failure> {
+    let fail = |rule: &str, message: String| Failure {
+        attr: attr.to_owned(),
+        rule: rule.to_owned(),
+        message,
+    };
+    let Some(tree) = fetched.tree.as_mut() else {
+        return Err(fail(
+            "internal",
+            "nothing was downloaded for a new pin".to_owned(),
+        ));
+    };
+    let kind = match fetched.pin.fetcher {
+        Fetcher::FetchFromGitHub => SourceKind::SourceArchive,
+        Fetcher::Fetchzip => SourceKind::ReleaseAsset,
+    };
+    let label = fetched
+        .pin
+        .url
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let tag = fetched
+        .chosen
+        .is_tag
+        .then(|| fetched.chosen.version.clone());
+    let mut analysis = layout::analyse(
+        tree,
+        kind,
+        &LayoutOptions {
+            tag,
+            prefix: String::new(),
+            label,
+        },
+    );
+    // hacs.json read through the API at the tag counts too (a release asset rarely carries it).
+    if analysis.hacs.is_none()
+        && let Some(bytes) = &fetched.hacs_json
+    {
+        analysis
+            .findings
+            .extend(manifest::check_hacs_json("hacs.json", bytes).findings);
+    }
+    let blocking: Vec<&Finding> = analysis
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error && !fixed_by(f.rule, &analysis.fixes))
+        .collect();
+    if let Some(first) = blocking.first() {
+        let message = format!(
+            "{} ({} error{}); the previous pin is kept",
+            first.message,
+            blocking.len(),
+            if blocking.len() == 1 { "" } else { "s" }
+        );
+        let failure = fail(first.rule, message);
+        findings
+            .entry(attr.to_owned())
+            .or_default()
+            .extend(analysis.findings);
+        return Err(failure);
+    }
+    let Some(domain) = analysis.manifest.as_ref().and_then(|m| m.domain.clone()) else {
+        return Err(fail(
+            "manifest-domain-missing",
+            "the integration's manifest has no domain".to_owned(),
+        ));
+    };
+
+    // Requirements of every manifest nixpkgs' check reads.
+    let mut requirements = BTreeMap::new();
+    for path in &analysis.hook_manifests {
+        if let Ok(Some(bytes)) = tree.read_file(path)
+            && let Some(m) = manifest::check_manifest(path, &bytes).value
+        {
+            requirements.insert(path.clone(), m.requirements);
+        }
+    }
+    let manifests: Vec<(String, Vec<String>)> = requirements
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let minimum = analysis.hacs.as_ref().and_then(|h| h.homeassistant.clone());
+    let report = deps::resolve(
+        &manifests,
+        minimum.as_deref().map(|m| (m, "hacs.json")),
+        set,
+        &deps_options(wanted),
+    );
+    let missing_extra: Vec<&String> = wanted
+        .extra_dependencies
+        .iter()
+        .filter(|d| !set.packages.contains_key(*d))
+        .collect();
+    let mut all_findings = analysis.findings.clone();
+    all_findings.extend(report.findings.iter().cloned());
+    findings
+        .entry(attr.to_owned())
+        .or_default()
+        .extend(all_findings.clone());
+    if !report.buildable() {
+        let first = report
+            .findings
+            .iter()
+            .find(|f| f.severity == Severity::Error)
+            .map_or("a requirement cannot be met".to_owned(), |f| {
+                f.message.clone()
+            });
+        return Err(fail(
+            "deps-unsatisfiable",
+            format!("{first}; the previous pin is kept"),
+        ));
+    }
+    if let Some(extra) = missing_extra.first() {
+        return Err(fail(
+            "config-extra-dependency",
+            format!("extra-dependencies names `{extra}`, which Home Assistant's Python set lacks"),
+        ));
+    }
+
+    let mut patches = Patches::default();
+    for fix in &analysis.fixes {
+        match fix {
+            Fix::StampVersion { manifest, version } => {
+                patches
+                    .stamp_version
+                    .insert(manifest.clone(), version.clone());
+            }
+            Fix::InstallAsDomain { folder, domain } => {
+                patches.rename_folder = Some((folder.clone(), domain.clone()))
+            }
+        }
+    }
+    let repo = &fetched.repo;
+    let changelog = fetched
+        .chosen
+        .release
+        .as_ref()
+        .map(|r| format!("https://github.com/{repo}/releases/tag/{}", r.tag_name));
+    let mut entry = LockEntry {
+        repo: wanted.repo.clone(),
+        version: fetched.pin.version.clone(),
+        commit: Some(fetched.pin.commit.clone()),
+        url: fetched.pin.url.clone(),
+        fetcher: fetched.pin.fetcher,
+        strip_root: fetched.pin.strip_root,
+        hash: fetched.pin.hash.clone(),
+        domain,
+        requirements,
+        dependencies: Vec::new(),
+        ignore_version_requirement: Vec::new(),
+        patches,
+        meta: Meta {
+            description: fetched
+                .info
+                .description
+                .as_deref()
+                .and_then(nixgen::description),
+            homepage: fetched
+                .info
+                .homepage
+                .clone()
+                .filter(|h| h.starts_with("http"))
+                .or_else(|| Some(format!("https://github.com/{repo}"))),
+            license: fetched.info.license.clone(),
+            changelog,
+        },
+        findings: accepted(&all_findings, &[], |_| false),
+        verified: Verified::Downloaded,
+    };
+    apply_deps(&mut entry, &report, wanted, set);
+    Ok(entry)
+}
+
+/// The files of the new lock compared with what is on disk.
+fn files(
+    lock: &Lock,
+    old: &Lock,
+    existing: &Existing,
+    failures: &mut Vec<Failure>,
+) -> (BTreeMap<String, String>, Vec<String>) {
+    let mut wanted_files = BTreeMap::new();
+    for (attr, entry) in &lock.components {
+        match nixgen::render_component(entry) {
+            Ok(text) => {
+                wanted_files.insert(format!("{attr}/default.nix"), text);
+            }
+            Err(e) => failures.push(Failure {
+                attr: attr.clone(),
+                rule: "nixgen".to_owned(),
+                message: e.to_string(),
+            }),
+        }
+    }
+    match nixgen::render_index(lock.components.keys().map(String::as_str)) {
+        Ok(index) => {
+            wanted_files.insert("default.nix".to_owned(), index);
+        }
+        Err(e) => failures.push(Failure {
+            attr: String::new(),
+            rule: "nixgen".to_owned(),
+            message: e.to_string(),
+        }),
+    }
+    wanted_files.insert("components.lock.json".to_owned(), lock.to_json());
+    let writes = wanted_files
+        .into_iter()
+        .filter(|(path, text)| existing.get(path) != Some(text))
+        .collect();
+    let removals = old
+        .components
+        .keys()
+        .filter(|a| !lock.components.contains_key(*a))
+        .cloned()
+        .collect();
+    (writes, removals)
+}
+
+fn changes(old: &Lock, new: &Lock, writes: &BTreeMap<String, String>) -> Vec<Change> {
+    let mut out = Vec::new();
+    for (attr, entry) in &new.components {
+        let change = match old.components.get(attr) {
+            None => Some(ChangeKind::Added),
+            Some(prev) if prev.version != entry.version || prev.hash != entry.hash => {
+                Some(ChangeKind::Updated)
+            }
+            Some(prev) if prev != entry || writes.contains_key(&format!("{attr}/default.nix")) => {
+                Some(ChangeKind::Regenerated)
+            }
+            Some(_) => None,
+        };
+        if let Some(kind) = change {
+            out.push(Change {
+                attr: attr.clone(),
+                repo: entry.repo.clone(),
+                kind,
+                old_version: old.components.get(attr).map(|e| e.version.clone()),
+                new_version: Some(entry.version.clone()),
+            });
+        }
+    }
+    for (attr, entry) in &old.components {
+        if !new.components.contains_key(attr) {
+            out.push(Change {
+                attr: attr.clone(),
+                repo: entry.repo.clone(),
+                kind: ChangeKind::Removed,
+                old_version: Some(entry.version.clone()),
+                new_version: None,
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,544 @@
+//! `cargo xtask update-components` and `cargo xtask add`: from the wanted list to pinned
+//! derivations, through one plan that `--dry-run` prints and a real run writes atomically.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use hacs_nix::config::{self, Components, Wanted};
+use hacs_nix::forge::{GitHub, RepoId, Settings};
+use hacs_nix::lock::Lock;
+use hacs_nix::pyset::{self, Nixpkgs, PythonSet};
+use hacs_nix::update::{self, ChangeKind, Plan, UpdateOptions};
+
+use crate::output::{Failure, colour_on_stderr, eprint, print_stdout, render_findings};
+
+#[derive(Debug, clap::Args)]
+#[command(
+    about = "Pin every component of pkgs/components.toml to its newest release, as Nix derivations",
+    after_help = "Examples:\n  cargo xtask update-components\n  cargo xtask update-components --only hacs --dry-run\n  \
+                  GITHUB_TOKEN=… cargo xtask update-components --jobs 16\n\n\
+                  Exit codes: 0 done (updated or nothing to do), 1 some component failed and kept its\n\
+                  previous pin (the others were written), 2 could not run (bad configuration, no network)."
+)]
+pub struct UpdateArgs {
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(
+    about = "Add a GitHub repository to pkgs/components.toml and pin it",
+    after_help = "Examples:\n  cargo xtask add frenck/spook\n  cargo xtask add thomasloven/hass-browser_mod --attr browser_mod\n\n\
+                  The attribute is the integration's domain unless --attr names it."
+)]
+pub struct AddArgs {
+    /// `owner/repo` on GitHub.
+    repo: String,
+    /// The attribute name (default: the integration's domain).
+    #[arg(long)]
+    attr: Option<String>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Debug, clap::Args)]
+struct Common {
+    /// Only these attributes (repeatable).
+    #[arg(long)]
+    only: Vec<String>,
+    /// Print the plan as a diff; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Components fetched at once.
+    #[arg(long, default_value_t = 8)]
+    jobs: usize,
+    /// The nixpkgs whose Home Assistant Python set to check against (default: flake.lock's).
+    #[arg(long)]
+    nixpkgs: Option<String>,
+    /// No network: regenerate the files from the lock, re-checking dependencies.
+    #[arg(long)]
+    offline: bool,
+    /// The folder holding components.toml and the generated files.
+    #[arg(long, default_value = "pkgs")]
+    pkgs: PathBuf,
+    /// GitHub's API base (default: $HACS_NIX_GITHUB_API or https://api.github.com).
+    #[arg(long)]
+    github_api: Option<String>,
+    /// Where downloads come from (default: $HACS_NIX_GITHUB_DOWNLOAD or https://github.com).
+    #[arg(long)]
+    github_download: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format_::Human)]
+    format: Format_,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format_ {
+    Human,
+    Json,
+}
+
+pub fn run_update(args: UpdateArgs) -> Result<ExitCode, Failure> {
+    let components_path = args.common.pkgs.join("components.toml");
+    let text = read(&components_path)?;
+    let components = parse_components(&components_path, &text)?;
+    run(&args.common, components, None)
+}
+
+pub fn run_add(args: AddArgs) -> Result<ExitCode, Failure> {
+    let common = args.common;
+    let repo = RepoId::parse(&args.repo).ok_or_else(|| {
+        Failure::could_not_run(
+            "config-repo",
+            format!("`{}` is not owner/repo", args.repo),
+            None,
+            Some("e.g. cargo xtask add frenck/spook"),
+        )
+    })?;
+    let components_path = common.pkgs.join("components.toml");
+    let text = if components_path.exists() {
+        read(&components_path)?
+    } else {
+        String::new()
+    };
+    let mut components = parse_components(&components_path, &text)?;
+    if let Some((attr, _)) = components
+        .entries
+        .iter()
+        .find(|(_, w)| w.repo_id().as_ref() == Some(&repo))
+    {
+        return Err(Failure::could_not_run(
+            "add-exists",
+            format!("{repo} is already wanted as `{attr}`"),
+            Some(components_path.display().to_string()),
+            Some("run update-components to update it"),
+        ));
+    }
+    let attr = match args.attr {
+        Some(attr) => attr,
+        None => domain_of(&github(&common)?, &repo)?,
+    };
+    if !config::is_nix_identifier(&attr) || components.entries.contains_key(&attr) {
+        return Err(Failure::could_not_run(
+            "add-attr",
+            format!("`{attr}` is taken or not a valid attribute name"),
+            None,
+            Some("choose one with --attr"),
+        ));
+    }
+    let mut new_text = text.clone();
+    if !new_text.is_empty() && !new_text.ends_with('\n') {
+        new_text.push('\n');
+    }
+    new_text.push_str(&format!("\n[{attr}]\nrepo = \"{repo}\"\n"));
+    let wanted: Wanted = toml::from_str(&format!("repo = \"{repo}\""))
+        .map_err(|e| Failure::could_not_run("internal", e.to_string(), None, None))?;
+    components.entries.insert(attr.clone(), wanted);
+    let common = Common {
+        only: vec![attr],
+        ..common
+    };
+    run(&common, components, Some(new_text))
+}
+
+fn read(path: &Path) -> Result<String, Failure> {
+    std::fs::read_to_string(path).map_err(|e| {
+        Failure::could_not_run(
+            "config-unreadable",
+            format!("cannot read it: {e}"),
+            Some(path.display().to_string()),
+            Some("run from the hacs-nix checkout, or pass --pkgs <folder>"),
+        )
+    })
+}
+
+fn parse_components(path: &Path, text: &str) -> Result<Components, Failure> {
+    config::parse(&path.display().to_string(), text).map_err(|findings| {
+        eprint(&render_findings(&findings, colour_on_stderr()));
+        Failure::could_not_run(
+            "config-invalid",
+            format!(
+                "{} has {} error(s); nothing was changed",
+                path.display(),
+                findings.len()
+            ),
+            None,
+            None,
+        )
+    })
+}
+
+fn github(common: &Common) -> Result<GitHub, Failure> {
+    let mut settings = Settings::from_env();
+    if let Some(api) = &common.github_api {
+        settings.api = api.clone();
+    }
+    if let Some(download) = &common.github_download {
+        settings.download = download.clone();
+    }
+    GitHub::new(settings)
+        .map_err(|e| Failure::could_not_run(e.rule_id(), e.to_string(), None, None))
+}
+
+/// The domain of a repository's integration, read at its newest release through the API.
+fn domain_of(gh: &GitHub, repo: &RepoId) -> Result<String, Failure> {
+    let runtime = super::runtime()?;
+    let failed = |e: hacs_nix::forge::ForgeError| {
+        Failure::could_not_run(
+            e.rule_id(),
+            e.to_string(),
+            Some(repo.to_string()),
+            Some("pass --attr to name it yourself"),
+        )
+    };
+    runtime.block_on(async {
+        let chosen = gh
+            .choose(repo, &hacs_nix::forge::Choice::Latest)
+            .await
+            .map_err(failed)?;
+        let folder = gh
+            .directories(repo, "custom_components", &chosen.reference)
+            .await
+            .map_err(failed)?
+            .and_then(|d| d.into_iter().next());
+        let path = folder.as_ref().map_or("manifest.json".to_owned(), |f| {
+            format!("custom_components/{f}/manifest.json")
+        });
+        let bytes = gh
+            .file(repo, &path, &chosen.reference)
+            .await
+            .map_err(failed)?;
+        let domain = bytes
+            .and_then(|b| hacs_nix::manifest::check_manifest(&path, &b).value)
+            .and_then(|m| m.domain);
+        domain.or(folder).ok_or_else(|| {
+            Failure::could_not_run(
+                "add-no-domain",
+                format!("no integration manifest found in {repo}"),
+                None,
+                Some("pass --attr"),
+            )
+        })
+    })
+}
+
+fn run(
+    common: &Common,
+    components: Components,
+    new_components_text: Option<String>,
+) -> Result<ExitCode, Failure> {
+    let pkgs = &common.pkgs;
+    let lock_path = pkgs.join("components.lock.json");
+    let old = Lock::load(&lock_path).map_err(|e| {
+        Failure::could_not_run(
+            "lock-invalid",
+            e.to_string(),
+            None,
+            Some("restore it from git"),
+        )
+    })?;
+    for only in &common.only {
+        if !components.entries.contains_key(only) {
+            return Err(Failure::could_not_run(
+                "only-unknown",
+                format!("--only {only}: no such component"),
+                None,
+                Some("name an attribute of components.toml"),
+            ));
+        }
+    }
+    let (set, set_note, refreshed) = python_set(common, pkgs);
+    let gh = github(common)?;
+    let existing = existing_files(pkgs, &old, &components);
+    let options = UpdateOptions {
+        only: common.only.clone(),
+        jobs: common.jobs,
+        offline: common.offline,
+    };
+    let runtime = super::runtime()?;
+    let bars = Bars::new();
+    let mut plan = runtime.block_on(update::plan(
+        &components,
+        &old,
+        &existing,
+        set.as_ref(),
+        &gh,
+        &options,
+        |repo| bars.bar(repo),
+    ));
+    bars.clear();
+    if let Some(text) = new_components_text.filter(|_| plan.failures.is_empty()) {
+        plan.writes.insert("components.toml".to_owned(), text);
+    }
+    if let Some(set) = refreshed {
+        let json = set.to_json();
+        if existing_text(&pkgs.join("python-set.json")).as_deref() != Some(json.as_str()) {
+            plan.writes.insert("python-set.json".to_owned(), json);
+        }
+    }
+    // `add` writes nothing when its component failed.
+    let adding_failed = common.only.len() == 1
+        && !plan.failures.is_empty()
+        && !plan.writes.contains_key("components.toml")
+        && !old.components.contains_key(&common.only[0]);
+    if adding_failed {
+        plan.writes.clear();
+    }
+    let network_down = !plan.failures.is_empty()
+        && plan.failures.iter().all(|f| f.rule == "github-unreachable")
+        && plan.downloads == 0;
+    if network_down {
+        // Nothing was learned: leave every byte as it is.
+        plan.writes.clear();
+        plan.removals.clear();
+    }
+
+    match common.format {
+        Format_::Json => {
+            let summary = serde_json::json!({
+                "changes": plan.changes, "failures": plan.failures, "findings": plan.findings,
+                "writes": plan.writes.keys().collect::<Vec<_>>(), "removals": plan.removals,
+                "downloads": plan.downloads, "dry_run": common.dry_run, "python_set": set_note,
+            });
+            print_stdout(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&summary).unwrap_or_default()
+            ))?;
+        }
+        Format_::Human => report(&plan, pkgs, common.dry_run, set_note.as_deref())?,
+    }
+    if !common.dry_run && !plan.is_noop() {
+        crate::apply::apply(pkgs, &plan.writes, &plan.removals).map_err(|e| {
+            Failure::could_not_run(
+                "io",
+                format!(
+                    "cannot write {}: {e}; it was left as it was",
+                    pkgs.display()
+                ),
+                None,
+                None,
+            )
+        })?;
+    }
+    if network_down {
+        return Err(Failure::could_not_run(
+            "github-unreachable",
+            format!(
+                "GitHub could not be reached; {} was left as it was",
+                pkgs.display()
+            ),
+            None,
+            Some(
+                "check the network (and HACS_NIX_GITHUB_API / HACS_NIX_GITHUB_DOWNLOAD); nothing was changed",
+            ),
+        ));
+    }
+    Ok(if plan.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The set: the snapshot when it matches the nixpkgs asked for (flake.lock's by default),
+/// else evaluated; `None` (with why) when neither works. Returns the set, a note, and the set
+/// again when it was freshly evaluated (to be written with the plan).
+fn python_set(
+    common: &Common,
+    pkgs: &Path,
+) -> (Option<PythonSet>, Option<String>, Option<PythonSet>) {
+    let snapshot = pkgs.join("python-set.json");
+    let saved = match PythonSet::load(&snapshot) {
+        Ok(saved) => saved,
+        Err(e) => return (None, Some(e.to_string()), None),
+    };
+    let flake_lock = pkgs.parent().unwrap_or(Path::new(".")).join("flake.lock");
+    let nixpkgs = match &common.nixpkgs {
+        Some(reference) => Nixpkgs::parse(reference),
+        None if flake_lock.exists() => Nixpkgs::from_flake_lock(&flake_lock),
+        None => {
+            let note = match &saved {
+                Some(_) => "no flake.lock: the snapshot is used as it is".to_owned(),
+                None => {
+                    "no flake.lock and no snapshot: new pins cannot be checked (pass --nixpkgs)"
+                        .to_owned()
+                }
+            };
+            return (saved, Some(note), None);
+        }
+    };
+    let nixpkgs = match nixpkgs {
+        Ok(n) => n,
+        Err(e) => return (None, Some(e.to_string()), None),
+    };
+    match nixpkgs.key() {
+        Ok(key) if saved.as_ref().is_some_and(|s| s.nixpkgs == key) => (saved, None, None),
+        Ok(_) if common.offline => (
+            None,
+            Some("the snapshot is stale and --offline forbids evaluating".to_owned()),
+            None,
+        ),
+        Ok(_) => match pyset::evaluate(&nixpkgs) {
+            Ok(set) => (
+                Some(set.clone()),
+                Some("Home Assistant's Python set was evaluated".to_owned()),
+                Some(set),
+            ),
+            Err(e) => (
+                None,
+                Some(format!("the snapshot is stale and evaluating failed: {e}")),
+                None,
+            ),
+        },
+        Err(e) => (None, Some(e.to_string()), None),
+    }
+}
+
+fn existing_text(path: &Path) -> Option<String> {
+    std::fs::read_to_string(path).ok()
+}
+
+fn existing_files(pkgs: &Path, old: &Lock, components: &Components) -> BTreeMap<String, String> {
+    let mut files = BTreeMap::new();
+    let attrs = old.components.keys().chain(components.entries.keys());
+    let paths = ["default.nix".to_owned(), "components.lock.json".to_owned()]
+        .into_iter()
+        .chain(attrs.map(|a| format!("{a}/default.nix")));
+    for path in paths {
+        if let Some(text) = existing_text(&pkgs.join(&path)) {
+            files.insert(path, text);
+        }
+    }
+    files
+}
+
+fn report(plan: &Plan, pkgs: &Path, dry_run: bool, note: Option<&str>) -> Result<(), Failure> {
+    let colour = colour_on_stderr();
+    if let Some(note) = note {
+        eprint(&format!("note: {note}\n"));
+    }
+    for (attr, findings) in &plan.findings {
+        if !findings.is_empty() {
+            eprint(&format!("── {attr}\n"));
+            eprint(&render_findings(findings, colour));
+        }
+    }
+    let mut text = String::new();
+    for change in &plan.changes {
+        let line = match change.kind {
+            ChangeKind::Added => format!(
+                "+ {:<24} {} (added)",
+                change.attr,
+                change.new_version.as_deref().unwrap_or("?")
+            ),
+            ChangeKind::Updated => format!(
+                "~ {:<24} {} → {}",
+                change.attr,
+                change.old_version.as_deref().unwrap_or("?"),
+                change.new_version.as_deref().unwrap_or("?")
+            ),
+            ChangeKind::Regenerated => format!(
+                "~ {:<24} {} (regenerated)",
+                change.attr,
+                change.new_version.as_deref().unwrap_or("?")
+            ),
+            ChangeKind::Removed => format!(
+                "- {:<24} {} (removed)",
+                change.attr,
+                change.old_version.as_deref().unwrap_or("?")
+            ),
+        };
+        text.push_str(&line);
+        text.push('\n');
+    }
+    for failure in &plan.failures {
+        text.push_str(&format!(
+            "! {:<24} kept: error[{}]: {}\n",
+            failure.attr, failure.rule, failure.message
+        ));
+    }
+    if dry_run {
+        for (path, new) in &plan.writes {
+            let old = existing_text(&pkgs.join(path)).unwrap_or_default();
+            let diff = similar::TextDiff::from_lines(&old, new);
+            text.push_str(
+                &diff
+                    .unified_diff()
+                    .header(
+                        &format!("a/{}/{path}", pkgs.display()),
+                        &format!("b/{}/{path}", pkgs.display()),
+                    )
+                    .to_string(),
+            );
+        }
+        for removal in &plan.removals {
+            text.push_str(&format!("delete {}/{removal}/\n", pkgs.display()));
+        }
+    }
+    let verdict = match (plan.is_noop(), dry_run) {
+        (true, _) if !plan.failures.is_empty() => {
+            format!("Nothing was written to {}.", pkgs.display())
+        }
+        (true, _) => format!("Nothing to do: {} is up to date.", pkgs.display()),
+        (false, true) => format!(
+            "Dry run: {} file(s) would change; nothing was written.",
+            plan.writes.len() + plan.removals.len()
+        ),
+        (false, false) => format!(
+            "Wrote {} file(s) in {}.",
+            plan.writes.len() + plan.removals.len(),
+            pkgs.display()
+        ),
+    };
+    text.push_str(&verdict);
+    text.push('\n');
+    print_stdout(&text)
+}
+
+/// One progress bar per download on a terminal; nothing otherwise.
+struct Bars(Option<indicatif::MultiProgress>);
+
+impl Bars {
+    fn new() -> Self {
+        Self(
+            std::io::stderr()
+                .is_terminal()
+                .then(indicatif::MultiProgress::new),
+        )
+    }
+
+    fn bar(&self, repo: &RepoId) -> Bar {
+        Bar(self.0.as_ref().map(|m| {
+            let bar = m.add(indicatif::ProgressBar::new(0));
+            let style =
+                indicatif::ProgressStyle::with_template("{msg:30} {bar:30} {bytes}/{total_bytes}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar.set_message(repo.to_string());
+            bar
+        }))
+    }
+
+    fn clear(&self) {
+        if let Some(m) = &self.0 {
+            let _ = m.clear();
+        }
+    }
+}
+
+struct Bar(Option<indicatif::ProgressBar>);
+
+impl hacs_nix::download::Progress for Bar {
+    fn started(&self, total: Option<u64>) {
+        if let (Some(bar), Some(total)) = (&self.0, total) {
+            bar.set_length(total);
+        }
+    }
+
+    fn advanced(&self, bytes: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_position(bytes);
+        }
+    }
+}
