@@ -26,11 +26,12 @@ pub enum SourcePreference {
     SourceArchive,
 }
 
-/// How Nix fetches the pinned artifact.
+/// How Nix fetches the pinned artifact (spelled as the Nix function in the lock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Fetcher {
     /// `fetchFromGitHub` (a source archive, root stripped).
+    #[serde(rename = "fetchFromGitHub")]
     FetchFromGitHub,
     /// `fetchzip { stripRoot = false; }` of a release asset.
     Fetchzip,

@@ -504,7 +504,12 @@ fn files(
     failures: &mut Vec<Failure>,
 ) -> (BTreeMap<String, String>, Vec<String>) {
     let mut wanted_files = BTreeMap::new();
+    // A component that failed keeps its old pin and its files exactly as they are.
+    let failed: BTreeSet<String> = failures.iter().map(|f| f.attr.clone()).collect();
     for (attr, entry) in &lock.components {
+        if failed.contains(attr) && existing.contains_key(&format!("{attr}/default.nix")) {
+            continue;
+        }
         match nixgen::render_component(entry) {
             Ok(text) => {
                 wanted_files.insert(format!("{attr}/default.nix"), text);

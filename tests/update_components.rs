@@ -1,0 +1,654 @@
+//! `cargo xtask update-components` end to end: the real binary against the loopback GitHub,
+//! serving realistic repositories; the generated Nix checked by real Nix (parse, and evaluation
+//! against stubs that record their arguments); hashes against `nix-prefetch-url`; the fixes run
+//! for real; a rerun that downloads nothing and changes no byte; golden files.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use hacs_nix::pyset::{self, Nixpkgs};
+use serde_json::Value;
+use support::craft::{self, dir, file, tar_gz};
+use support::github::{MockGitHub, Repo, info, release};
+use support::oracle;
+
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+const INJECTION: &str = r#"Quotes " and \ backslashes and ${builtins.abort "x"} stay text"#;
+
+fn manifest(domain: &str, version: &str, requirements: &[&str]) -> String {
+    serde_json::json!({
+        "domain": domain, "name": domain, "codeowners": [], "documentation": "https://example.org",
+        "iot_class": "local_polling", "issue_tracker": "https://example.org/issues",
+        "requirements": requirements, "version": version
+    })
+    .to_string()
+}
+
+struct World {
+    mock: MockGitHub,
+    /// Downloads served: URL path under /dl → bytes.
+    served: BTreeMap<String, Vec<u8>>,
+}
+
+fn commits(tag: &str, sha: &str) -> std::collections::HashMap<String, String> {
+    [
+        (tag.to_owned(), sha.to_owned()),
+        ("main".to_owned(), sha.to_owned()),
+    ]
+    .into()
+}
+
+fn world() -> World {
+    let mock = MockGitHub::start();
+    let mut served = BTreeMap::new();
+    let mut serve = |path: &str, bytes: Vec<u8>| {
+        mock.add_download(path, bytes.clone());
+        served.insert(path.to_owned(), bytes);
+    };
+
+    // HACS-like: zip_release, placeholder version in the zip, a web manifest without domain.
+    let hacs_zip = craft::zip(&[
+        ("__init__.py", 0o644, b"".as_slice()),
+        (
+            "manifest.json",
+            0o644,
+            manifest("hacs", "0.0.0", &["aiogithubapi>=22.10.1"]).as_bytes(),
+        ),
+        ("hacs_frontend/", 0o755, b""),
+        (
+            "hacs_frontend/manifest.json",
+            0o644,
+            br#"{"name": "HACS", "display": "standalone"}"#,
+        ),
+    ]);
+    mock.add_repo("hacs/integration", Repo {
+        info: info("HACS gives you a powerful UI to handle downloads of all your custom needs.", Some("MIT")),
+        releases: vec![release("2.0.5", false, false, &[("hacs.zip", &hacs_zip, true)])],
+        commits: commits("2.0.5", &"1".repeat(40)),
+        files: [(("2.0.5".to_owned(), "hacs.json".to_owned()), br#"{"name":"HACS","zip_release":true,"filename":"hacs.zip","homeassistant":"2024.4.1"}"#.to_vec())].into(),
+    });
+    serve(
+        "/hacs/integration/releases/download/2.0.5/hacs.zip",
+        hacs_zip,
+    );
+
+    // Source archive whose folder differs from its domain; an injection in its description.
+    let midea = tar_gz(&[
+        dir("midea-v1.2.0/"),
+        file(
+            "midea-v1.2.0/custom_components/midea_ac_lan/manifest.json",
+            manifest("midea_ac", "1.2.0", &["pyhOn==0.14.11"]).as_bytes(),
+        ),
+        file(
+            "midea-v1.2.0/custom_components/midea_ac_lan/__init__.py",
+            b"",
+        ),
+        file("midea-v1.2.0/hacs.json", br#"{"name":"Midea"}"#),
+    ]);
+    mock.add_repo(
+        "o/midea",
+        Repo {
+            info: info(INJECTION, Some("Apache-2.0")),
+            releases: vec![release("v1.2.0", false, false, &[])],
+            commits: commits("v1.2.0", &"2".repeat(40)),
+            ..Repo::default()
+        },
+    );
+    serve("/o/midea/archive/refs/tags/v1.2.0.tar.gz", midea);
+
+    // Two version conflicts: ignoreVersionRequirement with both names.
+    let conflict = tar_gz(&[file(
+        "c-3.0/custom_components/conflict/manifest.json",
+        manifest("conflict", "3.0", &["numpy==1.26.4", "dictor==0.1.11"]).as_bytes(),
+    )]);
+    mock.add_repo(
+        "o/conflict",
+        Repo {
+            info: info("Conflicts", Some("GPL-3.0")),
+            releases: vec![release("3.0", false, false, &[])],
+            commits: commits("3.0", &"3".repeat(40)),
+            ..Repo::default()
+        },
+    );
+    serve("/o/conflict/archive/refs/tags/3.0.tar.gz", conflict);
+
+    // A requirement Home Assistant's set lacks.
+    let missing = tar_gz(&[file(
+        "m-1.0/custom_components/missing/manifest.json",
+        manifest("missing", "1.0", &["not-in-nixpkgs==1.0"]).as_bytes(),
+    )]);
+    mock.add_repo(
+        "o/missing",
+        Repo {
+            info: info("Missing", None),
+            releases: vec![release("1.0", false, false, &[])],
+            commits: commits("1.0", &"4".repeat(40)),
+            ..Repo::default()
+        },
+    );
+    serve("/o/missing/archive/refs/tags/1.0.tar.gz", missing);
+
+    // A new release with a broken manifest (the old pin must stay).
+    let broken = tar_gz(&[file(
+        "b-1.0.0/custom_components/broken/manifest.json",
+        b"{\"domain\": \"broken\", \"version\": \"1.0.0\",}",
+    )]);
+    mock.add_repo(
+        "o/broken",
+        Repo {
+            info: info("Broken", None),
+            releases: vec![
+                release("1.0.0", false, false, &[]),
+                release("0.9.0", false, false, &[]),
+            ],
+            commits: commits("1.0.0", &"5".repeat(40)),
+            ..Repo::default()
+        },
+    );
+    serve("/o/broken/archive/refs/tags/1.0.0.tar.gz", broken);
+
+    // No releases: the default branch's commit.
+    let sha = "6".repeat(40);
+    let plain = tar_gz(&[file(
+        "p-main/custom_components/plain/manifest.json",
+        manifest("plain", "0.1.0", &[]).as_bytes(),
+    )]);
+    mock.add_repo(
+        "o/plain",
+        Repo {
+            info: info("Plain", Some("MIT")),
+            commits: commits("main", &sha),
+            ..Repo::default()
+        },
+    );
+    serve(&format!("/o/plain/archive/{sha}.tar.gz"), plain);
+
+    World { mock, served }
+}
+
+const COMPONENTS: &str = r#"
+[hacs]
+repo = "hacs/integration"
+
+[midea_ac]
+repo = "o/midea"
+
+[conflict]
+repo = "o/conflict"
+
+[missing]
+repo = "o/missing"
+
+[broken]
+repo = "o/broken"
+
+[plain]
+repo = "o/plain"
+"#;
+
+/// A checkout with the components, the fixture's Python set, and an old pin for `broken`.
+fn checkout() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let pkgs = dir.path().join("pkgs");
+    std::fs::create_dir_all(pkgs.join("broken")).unwrap();
+    std::fs::write(pkgs.join("components.toml"), COMPONENTS).unwrap();
+    let set = pyset::evaluate(
+        &Nixpkgs::parse(&format!("{ROOT}/tests/fixtures/nixpkgs/ha-2026")).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(pkgs.join("python-set.json"), set.to_json()).unwrap();
+    let old_entry = serde_json::json!({
+        "repo": "o/broken", "version": "0.9.0", "commit": "5".repeat(39) + "0",
+        "url": "https://github.com/o/broken/archive/refs/tags/0.9.0.tar.gz", "fetcher": "fetchFromGitHub",
+        "strip_root": true, "hash": "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "domain": "broken",
+        "requirements": {}, "dependencies": [], "ignore_version_requirement": [],
+        "patches": {"stamp_version": {}, "drop_requirements": {}, "rename_folder": null},
+        "meta": {"description": "Broken", "homepage": null, "license": null, "changelog": null},
+        "findings": [], "verified": "downloaded"
+    });
+    let lock = serde_json::json!({ "schema": 1, "components": { "broken": old_entry } });
+    std::fs::write(
+        pkgs.join("components.lock.json"),
+        serde_json::to_string_pretty(&lock).unwrap() + "\n",
+    )
+    .unwrap();
+    std::fs::write(
+        pkgs.join("broken/default.nix"),
+        "# the old, hand-checked pin\n{ }: { }\n",
+    )
+    .unwrap();
+    dir
+}
+
+fn xtask(dir: &Path, mock: &MockGitHub, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .current_dir(dir)
+        .env("HACS_NIX_GITHUB_API", &mock.api)
+        .env("HACS_NIX_GITHUB_DOWNLOAD", &mock.download)
+        .env("XDG_CACHE_HOME", dir.join(".cache"))
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GH_TOKEN")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn snapshot_files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.join("pkgs")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p)
+            } else {
+                out.insert(p.clone(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// Evaluates the generated index with stub builders that return their arguments.
+fn evaluate(dir: &Path) -> Value {
+    let expr = r#"
+      let
+        set = (builtins.fromJSON (builtins.readFile ./pkgs/python-set.json)).packages;
+        stubs = builtins.mapAttrs (name: _: name) set // {
+          lib.licenses = { mit = "mit"; asl20 = "asl20"; gpl3Only = "gpl3Only"; };
+          buildHomeAssistantComponent = args: args;
+          fetchFromGitHub = args: args // { fetcher = "fetchFromGitHub"; };
+          fetchzip = args: args // { fetcher = "fetchzip"; };
+          python = { interpreter = "python3"; };
+        };
+        callPackage = path: overrides:
+          let f = import path; in f (builtins.intersectAttrs (builtins.functionArgs f) stubs // overrides);
+      in import ./pkgs { inherit callPackage; }
+    "#;
+    let out = Command::new("nix-instantiate")
+        .args(["--eval", "--strict", "--json", "-E", expr])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Runs an evaluated postPatch in `work` (python3 stands in for Home Assistant's interpreter).
+fn run_post_patch(script: &str, work: &Path) {
+    let out = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", script])
+        .current_dir(work)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "postPatch failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn hash_hex(sri: &str) -> String {
+    hacs_nix::hash::Sha256Digest::parse(sri).unwrap().to_hex()
+}
+
+#[test]
+fn pins_realistic_repositories_and_reruns_as_a_no_op() {
+    let world = world();
+    let dir = checkout();
+    let before_broken = std::fs::read(dir.path().join("pkgs/broken/default.nix")).unwrap();
+
+    let out = xtask(dir.path(), &world.mock, &["update-components"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "two components fail, the others are written\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("missing") && stdout.contains("kept: error[deps-unsatisfiable]"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("broken") && stdout.contains("kept: error[json-trailing-comma]"),
+        "{stdout}"
+    );
+
+    // The broken release kept its old pin, byte for byte; the missing one got none.
+    let pkgs = dir.path().join("pkgs");
+    assert_eq!(
+        std::fs::read(pkgs.join("broken/default.nix")).unwrap(),
+        before_broken
+    );
+    let lock: Value =
+        serde_json::from_str(&std::fs::read_to_string(pkgs.join("components.lock.json")).unwrap())
+            .unwrap();
+    assert_eq!(lock["components"]["broken"]["version"], "0.9.0");
+    assert!(lock["components"].get("missing").is_none());
+    assert!(!pkgs.join("missing").exists());
+
+    // Real Nix parses every generated file...
+    for attr in ["hacs", "midea_ac", "conflict", "plain"] {
+        let path = pkgs.join(attr).join("default.nix");
+        let parse = Command::new("nix-instantiate")
+            .arg("--parse")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            parse.status.success(),
+            "{attr}: {}",
+            String::from_utf8_lossy(&parse.stderr)
+        );
+    }
+    // ... and evaluates them; the values are what the builders would receive.
+    let index = evaluate(dir.path());
+    let hacs = &index["hacs"];
+    assert_eq!(
+        (
+            hacs["owner"].as_str(),
+            hacs["domain"].as_str(),
+            hacs["version"].as_str()
+        ),
+        (Some("hacs"), Some("hacs"), Some("2.0.5"))
+    );
+    assert_eq!(hacs["src"]["fetcher"], "fetchzip");
+    assert_eq!(
+        hacs["src"]["url"],
+        "https://github.com/hacs/integration/releases/download/2.0.5/hacs.zip"
+    );
+    assert_eq!(hacs["src"]["stripRoot"], false);
+    assert_eq!(hacs["dependencies"], serde_json::json!(["aiogithubapi"]));
+    assert_eq!(hacs["meta"]["license"], "mit");
+    assert_eq!(
+        hacs["meta"]["description"],
+        "HACS gives you a powerful UI to handle downloads of all your custom needs"
+    );
+
+    let midea = &index["midea_ac"];
+    assert_eq!(
+        (midea["domain"].as_str(), midea["version"].as_str()),
+        (Some("midea_ac"), Some("1.2.0"))
+    );
+    assert_eq!(midea["src"]["fetcher"], "fetchFromGitHub");
+    assert_eq!(
+        (
+            midea["src"]["owner"].as_str(),
+            midea["src"]["repo"].as_str(),
+            midea["src"]["tag"].as_str()
+        ),
+        (Some("o"), Some("midea"), Some("v1.2.0"))
+    );
+    assert_eq!(midea["dependencies"], serde_json::json!(["pyhon"]));
+    // The injection evaluates to the literal text (nixpkgs style drops the final period only).
+    assert_eq!(midea["meta"]["description"], INJECTION);
+
+    let conflict = &index["conflict"];
+    assert_eq!(
+        conflict["ignoreVersionRequirement"],
+        serde_json::json!(["dictor", "numpy"])
+    );
+    assert_eq!(conflict["__structuredAttrs"], true);
+    assert_eq!(
+        conflict["dependencies"],
+        serde_json::json!(["dictor", "numpy"])
+    );
+
+    let plain = &index["plain"];
+    assert_eq!(plain["src"]["rev"], "6".repeat(40));
+    assert_eq!(plain["version"], "6666666");
+
+    // The hashes are what Nix computes for the served bytes.
+    let work = tempfile::tempdir().unwrap();
+    for (attr, path, strip) in [
+        (
+            "hacs",
+            "/hacs/integration/releases/download/2.0.5/hacs.zip",
+            false,
+        ),
+        ("midea_ac", "/o/midea/archive/refs/tags/v1.2.0.tar.gz", true),
+        ("conflict", "/o/conflict/archive/refs/tags/3.0.tar.gz", true),
+    ] {
+        let file = work.path().join(format!("{attr}.archive"));
+        std::fs::write(&file, &world.served[path]).unwrap();
+        let sri = index[attr]["src"]["hash"].as_str().unwrap();
+        assert_eq!(
+            hash_hex(sri),
+            oracle::fetchzip_hash(&file, strip),
+            "{attr} vs fetchzip's steps"
+        );
+        let prefetched = oracle::nix_prefetch_url_unpack(&file);
+        assert_eq!(
+            prefetched,
+            hacs_nix::hash::Sha256Digest::parse(sri).unwrap().to_nix32(),
+            "{attr} vs nix-prefetch-url --unpack"
+        );
+    }
+
+    // The fixes run for real: the placeholder version is stamped, the folder renamed.
+    let hacs_src = work.path().join("hacs-src");
+    std::fs::create_dir(&hacs_src).unwrap();
+    std::fs::write(
+        hacs_src.join("manifest.json"),
+        manifest("hacs", "0.0.0", &["aiogithubapi>=22.10.1"]),
+    )
+    .unwrap();
+    run_post_patch(hacs["postPatch"].as_str().unwrap(), &hacs_src);
+    let stamped: Value =
+        serde_json::from_slice(&std::fs::read(hacs_src.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(stamped["version"], "2.0.5");
+    assert_eq!(
+        stamped["requirements"],
+        serde_json::json!(["aiogithubapi>=22.10.1"])
+    );
+    let midea_src = work.path().join("midea-src/custom_components/midea_ac_lan");
+    std::fs::create_dir_all(&midea_src).unwrap();
+    std::fs::write(midea_src.join("manifest.json"), "{}").unwrap();
+    run_post_patch(
+        midea["postPatch"].as_str().unwrap(),
+        &work.path().join("midea-src"),
+    );
+    assert!(
+        work.path()
+            .join("midea-src/custom_components/midea_ac/manifest.json")
+            .exists()
+    );
+
+    // Golden files, reviewed.
+    insta::assert_snapshot!(
+        "hacs_default_nix",
+        std::fs::read_to_string(pkgs.join("hacs/default.nix")).unwrap()
+    );
+    insta::assert_snapshot!(
+        "midea_default_nix",
+        std::fs::read_to_string(pkgs.join("midea_ac/default.nix")).unwrap()
+    );
+    insta::assert_snapshot!(
+        "conflict_default_nix",
+        std::fs::read_to_string(pkgs.join("conflict/default.nix")).unwrap()
+    );
+    insta::assert_snapshot!(
+        "plain_default_nix",
+        std::fs::read_to_string(pkgs.join("plain/default.nix")).unwrap()
+    );
+    insta::assert_snapshot!(
+        "index_default_nix",
+        std::fs::read_to_string(pkgs.join("default.nix")).unwrap()
+    );
+
+    // A second run: nothing new upstream, so no download and not one byte changed.
+    let before = snapshot_files(dir.path());
+    world.mock.clear_log();
+    let again = xtask(dir.path(), &world.mock, &["update-components"]);
+    assert_eq!(again.status.code(), Some(1), "the same two still fail");
+    let downloads: Vec<String> = world
+        .mock
+        .requests()
+        .into_iter()
+        .map(|r| r.path)
+        .filter(|p| p.starts_with("/dl/"))
+        .collect();
+    let expected_downloads: Vec<String> = vec![
+        "/dl/o/broken/archive/refs/tags/1.0.0.tar.gz".to_owned(),
+        "/dl/o/missing/archive/refs/tags/1.0.tar.gz".to_owned(),
+    ];
+    let mut sorted = downloads.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted, expected_downloads,
+        "only the components without a good pin are downloaded again"
+    );
+    assert_eq!(snapshot_files(dir.path()), before, "no byte changed");
+    assert!(String::from_utf8_lossy(&again.stdout).contains("Nothing was written"));
+}
+
+#[test]
+fn dry_run_only_and_add() {
+    let world = world();
+    let dir = checkout();
+    let before = snapshot_files(dir.path());
+    let out = xtask(
+        dir.path(),
+        &world.mock,
+        &["update-components", "--only", "hacs", "--dry-run"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("+++ b/pkgs/hacs/default.nix") && stdout.contains("+  domain = \"hacs\";"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Dry run"), "{stdout}");
+    assert!(!stdout.contains("midea"), "--only limits the run");
+    assert_eq!(
+        snapshot_files(dir.path()),
+        before,
+        "a dry run writes nothing"
+    );
+
+    // `add`: the attribute is the integration's domain, read through the API.
+    std::fs::write(
+        dir.path().join("pkgs/components.toml"),
+        "[hacs]\nrepo = \"hacs/integration\"\n",
+    )
+    .unwrap();
+    world.mock.add_repo("o/midea", {
+        let mut repo = world.mock.state.lock().unwrap().repos["o/midea"].clone();
+        repo.files.insert(
+            (
+                "v1.2.0".to_owned(),
+                "custom_components/midea_ac_lan/manifest.json".to_owned(),
+            ),
+            manifest("midea_ac", "1.2.0", &[]).into_bytes(),
+        );
+        repo
+    });
+    let mut listing = world.mock.state.lock().unwrap();
+    let _ = &mut listing;
+    drop(listing);
+    let out = xtask(
+        dir.path(),
+        &world.mock,
+        &["add", "o/midea", "--attr", "midea_ac"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let toml = std::fs::read_to_string(dir.path().join("pkgs/components.toml")).unwrap();
+    assert!(
+        toml.ends_with("\n[midea_ac]\nrepo = \"o/midea\"\n"),
+        "{toml}"
+    );
+    assert!(dir.path().join("pkgs/midea_ac/default.nix").exists());
+
+    // Adding something that cannot be pinned writes nothing, not even components.toml.
+    let before = snapshot_files(dir.path());
+    let out = xtask(
+        dir.path(),
+        &world.mock,
+        &["add", "o/missing", "--attr", "missing"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(snapshot_files(dir.path()), before);
+}
+
+#[test]
+fn bad_configuration_is_refused_with_its_line() {
+    let world = world();
+    let dir = checkout();
+    std::fs::write(
+        dir.path().join("pkgs/components.toml"),
+        "[hacs]\nrepo = \"hacs/integration\"\nfrozn = true\n",
+    )
+    .unwrap();
+    let before = snapshot_files(dir.path());
+    let out = xtask(dir.path(), &world.mock, &["update-components"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("error[config-invalid]")
+            && stderr.contains("frozn")
+            && stderr.contains("components.toml:3:1"),
+        "{stderr}"
+    );
+    assert_eq!(snapshot_files(dir.path()), before, "nothing written");
+    std::fs::write(
+        dir.path().join("pkgs/components.toml"),
+        "[\"bad attr\"]\nrepo = \"nope\"\n",
+    )
+    .unwrap();
+    let before = snapshot_files(dir.path());
+    let out = xtask(dir.path(), &world.mock, &["update-components"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("config-attribute-name") && stderr.contains("config-repo"),
+        "{stderr}"
+    );
+    assert_eq!(snapshot_files(dir.path()), before, "nothing written");
+}
+
+#[test]
+fn killed_mid_run_leaves_pkgs_as_it_was() {
+    let world = world();
+    world.mock.state.lock().unwrap().latency = std::time::Duration::from_millis(400);
+    let dir = checkout();
+    let before = snapshot_files(dir.path());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("update-components")
+        .current_dir(dir.path())
+        .env("HACS_NIX_GITHUB_API", &world.mock.api)
+        .env("HACS_NIX_GITHUB_DOWNLOAD", &world.mock.download)
+        .env("XDG_CACHE_HOME", dir.path().join(".cache"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(900));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        snapshot_files(dir.path()),
+        before,
+        "pkgs/ untouched by a killed run"
+    );
+}
