@@ -65,3 +65,51 @@ fn flake_outputs_use_home_assistants_python_set() {
     );
     assert!(value["checks"].is_object());
 }
+
+/// The shipped default, HACS, through the flake: the overlay and `packages` build it with Home
+/// Assistant's own set, with the pin from public configurations.
+#[test]
+fn shipped_hacs_pin_through_the_flake() {
+    let expr = r#"
+      let
+        flake = import ./flake.nix;
+        stubs = {
+          lib.licenses.mit = "mit";
+          buildHomeAssistantComponent = args: args;
+          fetchzip = args: args // { fetcher = "fetchzip"; };
+          aiogithubapi = "aiogithubapi (Home Assistant's set)";
+        };
+        callPackage = f: overrides: let fn = if builtins.isFunction f then f else import f; in fn (builtins.intersectAttrs (builtins.functionArgs fn) stubs // overrides);
+        ha = { python3Packages = { inherit callPackage; }; };
+        lib = { genAttrs = names: f: builtins.listToAttrs (map (n: { name = n; value = f n; }) names); };
+        nixpkgs = { inherit lib; legacyPackages = lib.genAttrs [ "x86_64-linux" "aarch64-linux" ] (s: { home-assistant = ha; }); };
+        outputs = flake.outputs { self = { }; inherit nixpkgs; };
+      in {
+        package = outputs.packages.x86_64-linux.hacs;
+        overlaid = (outputs.overlays.default { home-assistant = ha; } { }).home-assistant-custom-components.hacs.domain;
+      }
+    "#;
+    let value: serde_json::Value = serde_json::from_str(&nix_instantiate(&["--eval", "--strict", "--json", "-E", expr])).unwrap();
+    let hacs = &value["package"];
+    assert_eq!(hacs["src"]["url"], "https://github.com/hacs/integration/releases/download/2.0.5/hacs.zip");
+    assert_eq!(hacs["src"]["hash"], "sha256-iMomioxH7Iydy+bzJDbZxt6BX31UkCvqhXrxYFQV8Gw=");
+    assert_eq!(hacs["src"]["stripRoot"], false);
+    assert_eq!(hacs["dependencies"], serde_json::json!(["aiogithubapi (Home Assistant's set)"]));
+    assert_eq!(value["overlaid"], "hacs");
+    let lock: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root().join("pkgs/components.lock.json")).unwrap()).unwrap();
+    assert_eq!(lock["components"]["hacs"]["verified"], "public-configurations", "marked until a networked run re-verifies it");
+}
+
+/// The shipped files are exactly what the generator makes from the shipped lock.
+#[test]
+fn shipped_files_match_the_generator() {
+    let work = tempfile::tempdir().unwrap();
+    let pkgs = work.path().join("pkgs");
+    std::fs::create_dir_all(pkgs.join("hacs")).unwrap();
+    for file in ["components.toml", "components.lock.json", "default.nix", "hacs/default.nix"] {
+        std::fs::copy(root().join("pkgs").join(file), pkgs.join(file)).unwrap();
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask")).args(["update-components", "--offline"]).current_dir(work.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Nothing to do"), "{}", String::from_utf8_lossy(&out.stdout));
+}
