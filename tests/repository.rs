@@ -89,15 +89,33 @@ fn shipped_hacs_pin_through_the_flake() {
         overlaid = (outputs.overlays.default { home-assistant = ha; } { }).home-assistant-custom-components.hacs.domain;
       }
     "#;
-    let value: serde_json::Value = serde_json::from_str(&nix_instantiate(&["--eval", "--strict", "--json", "-E", expr])).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&nix_instantiate(&[
+        "--eval", "--strict", "--json", "-E", expr,
+    ]))
+    .unwrap();
     let hacs = &value["package"];
-    assert_eq!(hacs["src"]["url"], "https://github.com/hacs/integration/releases/download/2.0.5/hacs.zip");
-    assert_eq!(hacs["src"]["hash"], "sha256-iMomioxH7Iydy+bzJDbZxt6BX31UkCvqhXrxYFQV8Gw=");
+    assert_eq!(
+        hacs["src"]["url"],
+        "https://github.com/hacs/integration/releases/download/2.0.5/hacs.zip"
+    );
+    assert_eq!(
+        hacs["src"]["hash"],
+        "sha256-iMomioxH7Iydy+bzJDbZxt6BX31UkCvqhXrxYFQV8Gw="
+    );
     assert_eq!(hacs["src"]["stripRoot"], false);
-    assert_eq!(hacs["dependencies"], serde_json::json!(["aiogithubapi (Home Assistant's set)"]));
+    assert_eq!(
+        hacs["dependencies"],
+        serde_json::json!(["aiogithubapi (Home Assistant's set)"])
+    );
     assert_eq!(value["overlaid"], "hacs");
-    let lock: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root().join("pkgs/components.lock.json")).unwrap()).unwrap();
-    assert_eq!(lock["components"]["hacs"]["verified"], "public-configurations", "marked until a networked run re-verifies it");
+    let lock: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("pkgs/components.lock.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        lock["components"]["hacs"]["verified"], "public-configurations",
+        "marked until a networked run re-verifies it"
+    );
 }
 
 /// The shipped files are exactly what the generator makes from the shipped lock.
@@ -106,10 +124,28 @@ fn shipped_files_match_the_generator() {
     let work = tempfile::tempdir().unwrap();
     let pkgs = work.path().join("pkgs");
     std::fs::create_dir_all(pkgs.join("hacs")).unwrap();
-    for file in ["components.toml", "components.lock.json", "default.nix", "hacs/default.nix"] {
+    for file in [
+        "components.toml",
+        "components.lock.json",
+        "default.nix",
+        "hacs/default.nix",
+    ] {
         std::fs::copy(root().join("pkgs").join(file), pkgs.join(file)).unwrap();
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask")).args(["update-components", "--offline"]).current_dir(work.path()).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Nothing to do"), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["update-components", "--offline"])
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Nothing to do"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand};
     bin_name = "cargo xtask",
     version,
     about = "Pin Home Assistant custom components as Nix derivations that build the first time",
-    after_help = "Examples:\n  cargo xtask update-components\n  cargo xtask add frenck/spook\n  cargo xtask check ./hacs.zip --tag 2.0.5\n  cargo xtask prefetch https://github.com/hacs/integration/releases/download/2.0.5/hacs.zip --no-strip-root\n  cargo xtask prefetch ./release.tar.gz --json"
+    after_help = "Examples:\n  cargo xtask update-components\n  cargo xtask add frenck/spook\n  cargo xtask lint\n  cargo xtask check ./hacs.zip --tag 2.0.5\n  cargo xtask prefetch https://github.com/hacs/integration/releases/download/2.0.5/hacs.zip --no-strip-root\n  cargo xtask prefetch ./release.tar.gz --json"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -26,6 +26,7 @@ struct Cli {
 enum Command {
     UpdateComponents(commands::update::UpdateArgs),
     Add(commands::update::AddArgs),
+    Lint(commands::lint::Args),
     Check(commands::check::Args),
     Deps(commands::deps::Args),
     Prefetch(commands::prefetch::Args),
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::UpdateComponents(args) => commands::update::run_update(args),
         Command::Add(args) => commands::update::run_add(args),
+        Command::Lint(args) => commands::lint::run(args),
         Command::Check(args) => commands::check::run(args),
         Command::Deps(args) => commands::deps::run(args),
         Command::Prefetch(args) => commands::prefetch::run(args),

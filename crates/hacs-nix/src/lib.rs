@@ -18,6 +18,7 @@ pub mod finding;
 pub mod forge;
 pub mod hash;
 pub mod layout;
+pub mod lint;
 pub mod lock;
 pub mod manifest;
 pub mod nar;

@@ -41,6 +41,9 @@ pub struct LockEntry {
     /// fetchzip's hash (SRI).
     pub hash: String,
     pub domain: String,
+    /// hacs.json's minimum Home Assistant version, re-checked when nixpkgs moves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home_assistant_min: Option<String>,
     /// Requirements of every manifest nixpkgs' check reads, by manifest path.
     pub requirements: BTreeMap<String, Vec<String>>,
     pub dependencies: Vec<String>,

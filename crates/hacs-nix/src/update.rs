@@ -240,7 +240,11 @@ fn recheck(
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let report = deps::resolve(&manifests, None, set, &deps_options(wanted));
+    let minimum = entry
+        .home_assistant_min
+        .as_deref()
+        .map(|m| (m, "hacs.json"));
+    let report = deps::resolve(&manifests, minimum, set, &deps_options(wanted));
     let mut new = entry.clone();
     if report.buildable() {
         apply_deps(&mut new, &report, wanted, set);
@@ -404,7 +408,15 @@ fn pin_component(
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let minimum = analysis.hacs.as_ref().and_then(|h| h.homeassistant.clone());
+    let api_hacs = fetched
+        .hacs_json
+        .as_deref()
+        .and_then(|b| manifest::check_hacs_json("hacs.json", b).value);
+    let minimum = analysis
+        .hacs
+        .as_ref()
+        .or(api_hacs.as_ref())
+        .and_then(|h| h.homeassistant.clone());
     let report = deps::resolve(
         &manifests,
         minimum.as_deref().map(|m| (m, "hacs.json")),
@@ -470,6 +482,7 @@ fn pin_component(
         strip_root: fetched.pin.strip_root,
         hash: fetched.pin.hash.clone(),
         domain,
+        home_assistant_min: minimum,
         requirements,
         dependencies: Vec::new(),
         ignore_version_requirement: Vec::new(),

@@ -1,5 +1,6 @@
 pub mod check;
 pub mod deps;
+pub mod lint;
 pub mod prefetch;
 pub mod update;
 

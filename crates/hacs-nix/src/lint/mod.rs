@@ -1,0 +1,303 @@
+//! `cargo xtask lint`: offline, before `nixos-rebuild`, whether the pinned set will build and
+//! why not. Reads the checkout only: no network, no Nix evaluation (the Python set comes from
+//! the snapshot).
+
+mod scan;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+pub use scan::scan;
+
+use crate::config;
+use crate::deps::{self, DepsOptions};
+use crate::finding::{Finding, Location};
+use crate::lock::Lock;
+use crate::nixgen;
+use crate::pyset::{Nixpkgs, PythonSet};
+
+/// Where to look.
+#[derive(Debug, Clone)]
+pub struct LintOptions {
+    /// The folder with components.toml, the lock and the generated files.
+    pub pkgs: PathBuf,
+    /// The checkout's root (flake.lock, other `.nix` files).
+    pub root: PathBuf,
+    /// Files or folders of hand-written Nix to scan; empty: every `.nix` file under `root`
+    /// outside the generated ones.
+    pub scan: Vec<PathBuf>,
+}
+
+/// Lints a checkout.
+pub fn lint(options: &LintOptions) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let pkgs = &options.pkgs;
+    let show = |p: &Path| p.display().to_string();
+    let components_path = pkgs.join("components.toml");
+    let components = match std::fs::read_to_string(&components_path) {
+        Ok(text) => match config::parse(&show(&components_path), &text) {
+            Ok(c) => Some(c),
+            Err(errors) => {
+                findings.extend(errors);
+                None
+            }
+        },
+        Err(e) => {
+            findings.push(Finding::error(
+                "lint-no-components",
+                Location::file(show(&components_path)),
+                format!("cannot read it: {e}"),
+                "run lint from the checkout, or pass --pkgs",
+            ));
+            None
+        }
+    };
+    let lock_path = pkgs.join("components.lock.json");
+    let lock = match Lock::load(&lock_path) {
+        Ok(lock) => lock,
+        Err(e) => {
+            findings.push(Finding::error(
+                "lint-lock-invalid",
+                Location::file(show(&lock_path)),
+                e.to_string(),
+                "restore it from git, or run update-components",
+            ));
+            Lock::new()
+        }
+    };
+
+    // Wanted and pinned agree.
+    if let Some(components) = &components {
+        for attr in components
+            .entries
+            .keys()
+            .filter(|a| !lock.components.contains_key(*a))
+        {
+            findings.push(Finding::error(
+                "lint-unpinned",
+                Location {
+                    file: show(&components_path),
+                    key: Some(attr.clone()),
+                    ..Location::default()
+                },
+                format!("`{attr}` is wanted but not pinned"),
+                "run `cargo xtask update-components`",
+            ));
+        }
+        for (attr, entry) in &lock.components {
+            match components.entries.get(attr) {
+                None => findings.push(Finding::error(
+                    "lint-not-wanted",
+                    Location {
+                        file: show(&lock_path),
+                        key: Some(attr.clone()),
+                        ..Location::default()
+                    },
+                    format!("`{attr}` is pinned but no longer in components.toml"),
+                    "run `cargo xtask update-components` to remove it",
+                )),
+                Some(wanted) if wanted.repo != entry.repo => findings.push(Finding::error(
+                    "lint-repo-changed",
+                    Location {
+                        file: show(&lock_path),
+                        key: Some(attr.clone()),
+                        ..Location::default()
+                    },
+                    format!(
+                        "`{attr}` is pinned from {} but components.toml wants {}",
+                        entry.repo, wanted.repo
+                    ),
+                    "run `cargo xtask update-components`",
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+
+    // Generated files are exactly what the lock generates.
+    let mut expected = Vec::new();
+    for (attr, entry) in &lock.components {
+        match nixgen::render_component(entry) {
+            Ok(text) => expected.push((pkgs.join(attr).join("default.nix"), text)),
+            Err(e) => findings.push(Finding::error(
+                "lint-lock-invalid",
+                Location::file(show(&lock_path)),
+                e.to_string(),
+                "run update-components",
+            )),
+        }
+    }
+    if let Ok(index) = nixgen::render_index(lock.components.keys().map(String::as_str)) {
+        expected.push((pkgs.join("default.nix"), index));
+    }
+    for (path, text) in &expected {
+        match std::fs::read_to_string(path) {
+            Ok(actual) if actual == *text => {}
+            Ok(actual) => {
+                let line = actual
+                    .lines()
+                    .zip(text.lines())
+                    .position(|(a, b)| a != b)
+                    .map_or(actual.lines().count().min(text.lines().count()) + 1, |i| {
+                        i + 1
+                    });
+                findings.push(Finding::error(
+                    "lint-generated-drift",
+                    Location { file: show(path), line: Some(line), column: Some(1), key: None },
+                    "this generated file differs from what the lock generates (edited by hand?)".to_owned(),
+                    "put the change into components.toml and run `cargo xtask update-components --offline`, which rewrites it",
+                ));
+            }
+            Err(_) => findings.push(Finding::error(
+                "lint-generated-missing",
+                Location::file(show(path)),
+                "this generated file is missing".to_owned(),
+                "run `cargo xtask update-components --offline`",
+            )),
+        }
+    }
+
+    // The Python set: present, fresh, and still satisfying every pin.
+    let snapshot_path = pkgs.join("python-set.json");
+    let set = match PythonSet::load(&snapshot_path) {
+        Ok(Some(set)) => Some(set),
+        Ok(None) => {
+            if !lock.components.is_empty() {
+                findings.push(Finding::warning(
+                    "lint-no-snapshot",
+                    Location::file(show(&snapshot_path)),
+                    "there is no snapshot of Home Assistant's Python set: requirements were not re-checked".to_owned(),
+                    "run `cargo xtask update-components` (or `cargo xtask deps … --nixpkgs …`) with flake.lock present",
+                ));
+            }
+            None
+        }
+        Err(e) => {
+            findings.push(Finding::error(
+                "lint-snapshot-invalid",
+                Location::file(show(&snapshot_path)),
+                e.to_string(),
+                "refresh it with update-components",
+            ));
+            None
+        }
+    };
+    let flake_lock = options.root.join("flake.lock");
+    if let Some(set) = &set
+        && flake_lock.exists()
+    {
+        // Only locked references can be keyed offline; a folder would need hashing, still offline.
+        match Nixpkgs::from_flake_lock(&flake_lock).and_then(|n| n.key()) {
+            Ok(key) if key != set.nixpkgs => findings.push(Finding::error(
+                "lint-snapshot-stale",
+                Location::file(show(&snapshot_path)),
+                format!("the snapshot is of another nixpkgs than flake.lock locks ({} → {})", set.nixpkgs.rev.as_deref().unwrap_or(&set.nixpkgs.source), key.rev.as_deref().unwrap_or(&key.source)),
+                "refresh it: `cargo xtask update-components` (it re-evaluates and re-checks every pin)",
+            )),
+            Ok(_) => {}
+            Err(e) => findings.push(Finding::warning("lint-flake-lock", Location::file(show(&flake_lock)), e.to_string(), "check flake.lock")),
+        }
+    }
+    if let Some(set) = &set {
+        for (attr, entry) in &lock.components {
+            let manifests: Vec<(String, Vec<String>)> = entry
+                .requirements
+                .iter()
+                .map(|(k, v)| (format!("{attr}: {k}"), v.clone()))
+                .collect();
+            let ignore = components
+                .as_ref()
+                .and_then(|c| c.entries.get(attr))
+                .map(|w| {
+                    w.ignore
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let minimum = entry
+                .home_assistant_min
+                .as_deref()
+                .map(|m| (m, "hacs.json"));
+            let report = deps::resolve(
+                &manifests,
+                minimum,
+                set,
+                &DepsOptions {
+                    ignore,
+                    machine: String::new(),
+                },
+            );
+            findings.extend(
+                report
+                    .findings
+                    .iter()
+                    .filter(|f| f.severity == crate::finding::Severity::Error)
+                    .cloned(),
+            );
+            let extra: BTreeSet<&String> = entry
+                .dependencies
+                .iter()
+                .filter(|d| !report.dependencies.contains(d))
+                .collect();
+            let missing_attrs: Vec<&&String> = extra
+                .iter()
+                .filter(|d| !set.packages.contains_key(d.as_str()))
+                .collect();
+            if report.buildable()
+                && (report
+                    .dependencies
+                    .iter()
+                    .any(|d| !entry.dependencies.contains(d))
+                    || !missing_attrs.is_empty()
+                    || report.ignore_version_requirement != entry.ignore_version_requirement)
+            {
+                findings.push(Finding::error(
+                    "lint-dependencies-changed",
+                    Location { file: show(&lock_path), key: Some(attr.clone()), ..Location::default() },
+                    format!("`{attr}`'s dependencies no longer match Home Assistant's Python set (nixpkgs moved)"),
+                    "run `cargo xtask update-components` to re-resolve them",
+                ));
+            }
+        }
+    }
+
+    // Hand-written Nix elsewhere.
+    let generated: BTreeSet<PathBuf> = expected.iter().map(|(p, _)| p.clone()).collect();
+    let roots = if options.scan.is_empty() {
+        vec![options.root.clone()]
+    } else {
+        options.scan.clone()
+    };
+    for file in nix_files(&roots, &generated) {
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            findings.extend(scan::scan(&show(&file), &text));
+        }
+    }
+    findings
+}
+
+/// `.nix` files under the roots, leaving out generated files, `.git`, `target` and `node_modules`.
+fn nix_files(roots: &[PathBuf], generated: &BTreeSet<PathBuf>) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack: Vec<PathBuf> = roots.to_vec();
+    while let Some(path) = stack.pop() {
+        if path.is_file() {
+            if path.extension().is_some_and(|e| e == "nix") && !generated.contains(&path) {
+                out.push(path);
+            }
+            continue;
+        }
+        let skip = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+            matches!(n, ".git" | "target" | "node_modules" | "fixtures") || n.starts_with('.')
+        });
+        if skip && !roots.contains(&path) {
+            continue;
+        }
+        if let Ok(entries) = std::fs::read_dir(&path) {
+            stack.extend(entries.flatten().map(|e| e.path()));
+        }
+    }
+    out.sort();
+    out
+}
