@@ -129,7 +129,8 @@ fn each_check_fires_on_its_case() {
         "{stderr}"
     );
 
-    let cases: Vec<(&str, Box<dyn Fn(&Path)>)> = vec![
+    type Setup = Box<dyn Fn(&Path)>;
+    let cases: Vec<(&str, Setup)> = vec![
         (
             "lint-generated-missing",
             Box::new(|d: &Path| std::fs::remove_file(d.join("pkgs/hacs/default.nix")).unwrap()),
