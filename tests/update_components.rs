@@ -652,3 +652,63 @@ fn killed_mid_run_leaves_pkgs_as_it_was() {
         "pkgs/ untouched by a killed run"
     );
 }
+
+#[test]
+fn report_exit_codes_updated_nothing_to_do_failed() {
+    let world = world();
+    let dir = checkout();
+    std::fs::write(
+        dir.path().join("pkgs/components.toml"),
+        "[hacs]\nrepo = \"hacs/integration\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("pkgs/components.lock.json"),
+        "{\n  \"schema\": 1,\n  \"components\": {}\n}\n",
+    )
+    .unwrap();
+    std::fs::remove_dir_all(dir.path().join("pkgs/broken")).unwrap();
+    let report = dir.path().join("report.md");
+    let json = dir.path().join("report.json");
+    let args = [
+        "update-components",
+        "--report",
+        report.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ];
+    let out = xtask(dir.path(), &world.mock, &args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "updated: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let body = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        body.contains("### Upstream releases") && body.contains("`hacs`"),
+        "{body}"
+    );
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(
+        (doc["status"].as_str(), doc["title"].as_str()),
+        (Some("updated"), Some("Add hacs 2.0.5"))
+    );
+
+    std::fs::remove_file(&report).unwrap();
+    let out = xtask(dir.path(), &world.mock, &args);
+    assert_eq!(out.status.code(), Some(3), "nothing to do");
+    assert!(!report.exists(), "no report when nothing changed");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(doc["status"], "nothing-to-do");
+
+    std::fs::write(
+        dir.path().join("pkgs/components.toml"),
+        "[hacs]\nrepo = \"hacs/integration\"\n[missing]\nrepo = \"o/missing\"\n",
+    )
+    .unwrap();
+    let out = xtask(dir.path(), &world.mock, &args);
+    assert_eq!(out.status.code(), Some(1), "failed");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(doc["status"], "failed");
+}

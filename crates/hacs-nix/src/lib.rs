@@ -24,6 +24,7 @@ pub mod manifest;
 pub mod nar;
 pub mod nixgen;
 pub mod pyset;
+pub mod report;
 pub mod requirement;
 pub mod tree;
 pub mod update;

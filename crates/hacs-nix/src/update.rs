@@ -71,6 +71,16 @@ pub struct Plan {
     pub findings: BTreeMap<String, Vec<Finding>>,
     /// Downloads made (0 on a rerun with nothing new).
     pub downloads: usize,
+    /// The releases newly pinned, for the pull-request report.
+    pub releases: BTreeMap<String, ReleaseInfo>,
+}
+
+/// What the report says of a newly pinned release.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseInfo {
+    pub tag: String,
+    pub url: Option<String>,
+    pub notes: Option<String>,
 }
 
 impl Plan {
@@ -141,6 +151,7 @@ where
     }
     let results = fetch::fetch_all(github, &requests, options.jobs.max(1), progress).await;
     let mut downloads = 0;
+    let mut releases = BTreeMap::new();
     for (attr, result) in attrs.iter().zip(results) {
         let wanted = &components.entries[attr];
         let previous = old.components.get(attr);
@@ -153,6 +164,14 @@ where
             Ok(fetched) => {
                 if !fetched.unchanged() {
                     downloads += 1;
+                    if let Some(release) = &fetched.chosen.release {
+                        let info = ReleaseInfo {
+                            tag: release.tag_name.clone(),
+                            url: release.html_url.clone(),
+                            notes: release.body.clone(),
+                        };
+                        releases.insert(attr.clone(), info);
+                    }
                 }
                 match (fetched.unchanged(), previous, set) {
                     (true, Some(entry), Some(set)) => Ok(recheck(
@@ -192,6 +211,11 @@ where
     // processed (e.g. not selected) was carried over above through `components`.
     let (writes, removals) = files(&lock, old, existing, &mut failures);
     let changes = changes(old, &lock, &writes);
+    releases.retain(|attr, _| {
+        changes
+            .iter()
+            .any(|c| c.attr == *attr && c.kind != ChangeKind::Regenerated)
+    });
     Plan {
         lock,
         writes,
@@ -200,6 +224,7 @@ where
         failures,
         findings,
         downloads,
+        releases,
     }
 }
 

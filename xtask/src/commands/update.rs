@@ -71,6 +71,13 @@ struct Common {
     github_download: Option<String>,
     #[arg(long, value_enum, default_value_t = Format_::Human)]
     format: Format_,
+    /// Write a pull-request title and body (Markdown) here when anything changed; with it the
+    /// exit codes are 0 updated, 3 nothing to do, 1 some component failed, 2 could not run.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Write the report as JSON (title, status, changes, failures, findings) here.
+    #[arg(long)]
+    json: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -308,6 +315,7 @@ fn run(
         }
         Format_::Human => report(&plan, pkgs, common.dry_run, set_note.as_deref())?,
     }
+    let reported = write_reports(common, &plan, &old)?;
     if !common.dry_run && !plan.is_noop() {
         crate::apply::apply(pkgs, &plan.writes, &plan.removals).map_err(|e| {
             Failure::could_not_run(
@@ -334,11 +342,51 @@ fn run(
             ),
         ));
     }
-    Ok(if plan.failures.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+    Ok(match (plan.failures.is_empty(), reported) {
+        (false, _) => ExitCode::from(1),
+        (true, Some(false)) => ExitCode::from(3),
+        (true, _) => ExitCode::SUCCESS,
     })
+}
+
+/// Writes `--report` and `--json`; `Some(changed)` when a report was asked for.
+fn write_reports(common: &Common, plan: &Plan, old: &Lock) -> Result<Option<bool>, Failure> {
+    if common.report.is_none() && common.json.is_none() {
+        return Ok(None);
+    }
+    let pr = hacs_nix::report::render(plan, old);
+    let status = match (&pr, plan.failures.is_empty()) {
+        (_, false) => "failed",
+        (Some(_), true) => "updated",
+        (None, true) => "nothing-to-do",
+    };
+    let write = |path: &Path, text: &str| {
+        std::fs::write(path, text).map_err(|e| {
+            Failure::could_not_run(
+                "io",
+                format!("cannot write the report: {e}"),
+                Some(path.display().to_string()),
+                None,
+            )
+        })
+    };
+    if let (Some(path), Some(pr)) = (&common.report, &pr) {
+        write(path, &pr.body)?;
+    }
+    if let Some(path) = &common.json {
+        let doc = serde_json::json!({
+            "status": status, "title": pr.as_ref().map(|p| p.title.clone()),
+            "changes": plan.changes, "failures": plan.failures, "findings": plan.findings, "releases": plan.releases,
+        });
+        write(
+            path,
+            &format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            ),
+        )?;
+    }
+    Ok(Some(pr.is_some()))
 }
 
 /// The set: the snapshot when it matches the nixpkgs asked for (flake.lock's by default),
