@@ -22,6 +22,21 @@
           callPackage =
             home-assistant.python3Packages.callPackage or home-assistant.python.pkgs.callPackage;
         };
+      # The tool itself (`xtask`), for the lint check. Its tests need real Nix, GNU tar, unzip
+      # and Python oracles; they run in CI (`.ci/run`), not in the sandbox.
+      tool =
+        pkgs:
+        pkgs.rustPlatform.buildRustPackage {
+          pname = "hacs-nix";
+          version = "0.1.0";
+          src = lib.cleanSource ./.;
+          cargoLock.lockFile = ./Cargo.lock;
+          cargoBuildFlags = [
+            "--package"
+            "xtask"
+          ];
+          doCheck = false;
+        };
     in
     {
       overlays.default = final: prev: {
@@ -29,8 +44,19 @@
           (prev.home-assistant-custom-components or { }) // componentsFor final.home-assistant;
       };
 
-      packages = forAllSystems (pkgs: componentsFor pkgs.home-assistant);
+      packages = forAllSystems (pkgs: componentsFor pkgs.home-assistant // { hacs-nix = tool pkgs; });
 
-      checks = forAllSystems (pkgs: componentsFor pkgs.home-assistant);
+      # `nix flake check` builds every component and runs the offline lint.
+      checks = forAllSystems (
+        pkgs:
+        componentsFor pkgs.home-assistant
+        // {
+          lint = pkgs.runCommand "hacs-nix-lint" { } ''
+            cd ${./.}
+            ${tool pkgs}/bin/xtask lint --pkgs pkgs --root .
+            touch $out
+          '';
+        }
+      );
     };
 }
