@@ -194,7 +194,22 @@ pub struct PythonSet {
     pub core: Vec<String>,
     /// attribute → package, sorted.
     pub packages: BTreeMap<String, Package>,
+    /// Normalised pname → attributes, built on first use (lint resolves many components).
+    #[serde(skip)]
+    by_pname: IndexCache,
 }
+
+/// A derived cache: never part of a set's identity or equality.
+#[derive(Debug, Clone, Default)]
+struct IndexCache(std::sync::OnceLock<BTreeMap<String, Vec<String>>>);
+
+impl PartialEq for IndexCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for IndexCache {}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -257,6 +272,7 @@ pub fn evaluate(nixpkgs: &Nixpkgs) -> Result<PythonSet, PySetError> {
         shape: evaluated.shape,
         core,
         packages: evaluated.packages,
+        by_pname: IndexCache::default(),
     })
 }
 
@@ -297,13 +313,15 @@ impl PythonSet {
     }
 
     pub fn index(&self) -> NameIndex<'_> {
-        let mut by_pname: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-        for (attr, package) in &self.packages {
-            by_pname
-                .entry(normalize(&package.pname))
-                .or_default()
-                .push(attr);
-        }
+        let by_pname = self.by_pname.0.get_or_init(|| {
+            let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for (attr, package) in &self.packages {
+                map.entry(normalize(&package.pname))
+                    .or_default()
+                    .push(attr.clone());
+            }
+            map
+        });
         NameIndex {
             set: self,
             by_pname,
@@ -325,7 +343,7 @@ const OVERRIDES: &[(&str, &str)] = &[
 #[derive(Debug)]
 pub struct NameIndex<'a> {
     set: &'a PythonSet,
-    by_pname: BTreeMap<String, Vec<&'a str>>,
+    by_pname: &'a BTreeMap<String, Vec<String>>,
 }
 
 impl<'a> NameIndex<'a> {
@@ -339,13 +357,13 @@ impl<'a> NameIndex<'a> {
                 // Aliases share a pname: prefer the attribute spelled like the normalised name.
                 let attr = attrs
                     .iter()
-                    .find(|a| **a == n)
+                    .find(|a| a.as_str() == n)
                     .or_else(|| attrs.iter().find(|a| normalize(a) == n))
                     .or_else(|| attrs.first())?;
                 return self
                     .set
                     .packages
-                    .get_key_value(*attr)
+                    .get_key_value(attr.as_str())
                     .map(|(k, v)| (k.as_str(), v));
             }
             self.set
