@@ -71,17 +71,7 @@ pub fn is_nix_identifier(name: &str) -> bool {
 
 /// Parses the file; every problem is a finding naming the line (errors stop the run).
 pub fn parse(file: &str, text: &str) -> Result<Components, Vec<Finding>> {
-    let at = |offset: usize| {
-        let before = &text[..offset.min(text.len())];
-        let line = before.matches('\n').count() + 1;
-        let column = before.len() - before.rfind('\n').map_or(0, |p| p + 1) + 1;
-        Location {
-            file: file.to_owned(),
-            line: Some(line),
-            column: Some(column),
-            key: None,
-        }
-    };
+    let at = |offset: usize| Location::at_offset(file, text.as_bytes(), offset);
     let entries: BTreeMap<String, Wanted> = toml::from_str(text).map_err(|e| {
         let location = e.span().map_or_else(|| Location::file(file), |span| at(span.start));
         vec![Finding::error(

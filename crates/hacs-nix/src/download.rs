@@ -27,7 +27,7 @@ pub enum DownloadError {
 
 /// reqwest's own message ("error sending request") hides the cause (DNS, refused, TLS): show
 /// the whole chain.
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

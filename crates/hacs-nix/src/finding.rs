@@ -44,6 +44,27 @@ impl Location {
             ..Self::default()
         }
     }
+
+    /// The line and column (1-based) of a byte offset into `text`.
+    pub fn at_offset(file: &str, text: &[u8], offset: usize) -> Self {
+        let (line, column) = line_column(&text[..offset.min(text.len())]);
+        Self {
+            file: file.to_owned(),
+            line: Some(line),
+            column: Some(column),
+            key: None,
+        }
+    }
+}
+
+/// Line and column (1-based) just after `prefix`.
+pub(crate) fn line_column(prefix: &[u8]) -> (usize, usize) {
+    let line = prefix.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = prefix
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    (line, prefix.len() - line_start + 1)
 }
 
 impl fmt::Display for Location {

@@ -38,18 +38,8 @@ pub fn download_to_temp(url: &str) -> Result<tempfile::NamedTempFile, Failure> {
         )
     })?;
     let client = crate::commands::http_client()?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            Failure::could_not_run(
-                "internal",
-                format!("cannot start the async runtime: {e}"),
-                None,
-                None,
-            )
-        })?;
-    let bar = ProgressBar::for_download(url);
+    let runtime = runtime()?;
+    let bar = Bar::single(url.rsplit('/').next().unwrap_or(url));
     let result = runtime.block_on(hacs_nix::download::download(
         &client,
         url,
@@ -68,32 +58,57 @@ pub fn download_to_temp(url: &str) -> Result<tempfile::NamedTempFile, Failure> {
     Ok(file)
 }
 
-/// An indicatif bar on a terminal, nothing otherwise (plain logs need no per-chunk lines).
-struct ProgressBar(Option<indicatif::ProgressBar>);
+/// Progress bars on a terminal, one per download; nothing otherwise (plain logs need no
+/// per-chunk lines).
+pub struct Bars(Option<indicatif::MultiProgress>);
 
-impl ProgressBar {
-    fn for_download(url: &str) -> Self {
-        if !std::io::stderr().is_terminal() {
-            return Self(None);
+impl Bars {
+    pub fn new() -> Self {
+        Self(
+            std::io::stderr()
+                .is_terminal()
+                .then(indicatif::MultiProgress::new),
+        )
+    }
+
+    pub fn bar(&self, label: &str) -> Bar {
+        Bar(self.0.as_ref().map(|m| m.add(Bar::styled(label))))
+    }
+
+    pub fn clear(&self) {
+        if let Some(m) = &self.0 {
+            let _ = m.clear();
         }
+    }
+}
+
+pub struct Bar(Option<indicatif::ProgressBar>);
+
+impl Bar {
+    /// A lone bar, for one download.
+    pub fn single(label: &str) -> Self {
+        Self(std::io::stderr().is_terminal().then(|| Self::styled(label)))
+    }
+
+    fn styled(label: &str) -> indicatif::ProgressBar {
         let bar = indicatif::ProgressBar::new(0);
         let style = indicatif::ProgressStyle::with_template(
-            "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}",
+            "{msg:30} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}",
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
         bar.set_style(style);
-        bar.set_message(url.rsplit('/').next().unwrap_or(url).to_owned());
-        Self(Some(bar))
+        bar.set_message(label.to_owned());
+        bar
     }
 
-    fn finish(&self) {
+    pub fn finish(&self) {
         if let Some(bar) = &self.0 {
             bar.finish_and_clear();
         }
     }
 }
 
-impl hacs_nix::download::Progress for ProgressBar {
+impl hacs_nix::download::Progress for Bar {
     fn started(&self, total: Option<u64>) {
         if let (Some(bar), Some(total)) = (&self.0, total) {
             bar.set_length(total);

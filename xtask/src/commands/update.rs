@@ -2,7 +2,6 @@
 //! derivations, through one plan that `--dry-run` prints and a real run writes atomically.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -264,7 +263,7 @@ fn run(
         offline: common.offline,
     };
     let runtime = super::runtime()?;
-    let bars = Bars::new();
+    let bars = super::Bars::new();
     let mut plan = runtime.block_on(update::plan(
         &components,
         &old,
@@ -272,7 +271,7 @@ fn run(
         set.as_ref(),
         &gh,
         &options,
-        |repo| bars.bar(repo),
+        |repo| bars.bar(&repo.to_string()),
     ));
     bars.clear();
     if let Some(text) = new_components_text.filter(|_| plan.failures.is_empty()) {
@@ -542,51 +541,4 @@ fn report(plan: &Plan, pkgs: &Path, dry_run: bool, note: Option<&str>) -> Result
     text.push_str(&verdict);
     text.push('\n');
     print_stdout(&text)
-}
-
-/// One progress bar per download on a terminal; nothing otherwise.
-struct Bars(Option<indicatif::MultiProgress>);
-
-impl Bars {
-    fn new() -> Self {
-        Self(
-            std::io::stderr()
-                .is_terminal()
-                .then(indicatif::MultiProgress::new),
-        )
-    }
-
-    fn bar(&self, repo: &RepoId) -> Bar {
-        Bar(self.0.as_ref().map(|m| {
-            let bar = m.add(indicatif::ProgressBar::new(0));
-            let style =
-                indicatif::ProgressStyle::with_template("{msg:30} {bar:30} {bytes}/{total_bytes}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-            bar.set_style(style);
-            bar.set_message(repo.to_string());
-            bar
-        }))
-    }
-
-    fn clear(&self) {
-        if let Some(m) = &self.0 {
-            let _ = m.clear();
-        }
-    }
-}
-
-struct Bar(Option<indicatif::ProgressBar>);
-
-impl hacs_nix::download::Progress for Bar {
-    fn started(&self, total: Option<u64>) {
-        if let (Some(bar), Some(total)) = (&self.0, total) {
-            bar.set_length(total);
-        }
-    }
-
-    fn advanced(&self, bytes: u64) {
-        if let Some(bar) = &self.0 {
-            bar.set_position(bytes);
-        }
-    }
 }

@@ -376,17 +376,4 @@ fn excerpt(body: &str) -> String {
     message.trim().to_owned()
 }
 
-/// reqwest's own message ("error sending request") hides the cause: show the chain.
-pub(crate) fn describe(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
+pub(crate) use crate::download::error_chain as describe;

@@ -28,17 +28,7 @@ fn foreign(text: &str) -> bool {
 pub fn scan(file: &str, text: &str) -> Vec<Finding> {
     let parsed = rnix::Root::parse(text);
     let mut findings = Vec::new();
-    let at = |offset: usize| {
-        let before = &text[..offset.min(text.len())];
-        let line = before.matches('\n').count() + 1;
-        let column = before.len() - before.rfind('\n').map_or(0, |p| p + 1) + 1;
-        Location {
-            file: file.to_owned(),
-            line: Some(line),
-            column: Some(column),
-            key: None,
-        }
-    };
+    let at = |offset: usize| Location::at_offset(file, text.as_bytes(), offset);
     if let Some(error) = parsed.errors().first() {
         findings.push(Finding::warning(
             "lint-nix-unparsable",

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::finding::{Finding, Location};
+use crate::finding::{Finding, Location, line_column};
 
 /// Files larger than this are not manifests.
 pub const MAX_JSON_BYTES: usize = 1 << 20;
@@ -200,15 +200,6 @@ fn syntax_finding(file: &str, text: &str, error: &serde_json::Error) -> Finding 
         )
     };
     Finding::error(rule, location, format!("{what} ({message})"), help)
-}
-
-fn line_column(prefix: &[u8]) -> (usize, usize) {
-    let line = prefix.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = prefix
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |p| p + 1);
-    (line, prefix.len() - line_start + 1)
 }
 
 /// Records where each key path starts in text already known to be valid JSON.
