@@ -88,18 +88,22 @@ fn copy_dir(from: &Path, to: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Staging folders of runs that were killed.
+/// Staging folders of runs that were killed (their process is gone); a running update's
+/// staging folder is left alone.
 fn clear_leftovers(parent: &Path, name: &str) {
     let prefix = format!(".{name}.staging-");
-    if let Ok(entries) = fs::read_dir(parent) {
-        for entry in entries.flatten() {
-            if entry
-                .file_name()
-                .to_str()
-                .is_some_and(|n| n.starts_with(&prefix))
-            {
-                let _ = fs::remove_dir_all(entry.path());
-            }
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let pid = pid.trim_end_matches(".old");
+        if Path::new("/proc").join(pid).exists() {
+            continue;
         }
+        let _ = fs::remove_dir_all(entry.path());
     }
 }
