@@ -72,7 +72,10 @@ impl Bars {
     }
 
     pub fn bar(&self, label: &str) -> Bar {
-        Bar(self.0.as_ref().map(|m| m.add(Bar::styled(label))))
+        Bar(
+            self.0.as_ref().map(|m| m.add(Bar::styled(label))),
+            label.to_owned(),
+        )
     }
 
     pub fn clear(&self) {
@@ -82,12 +85,16 @@ impl Bars {
     }
 }
 
-pub struct Bar(Option<indicatif::ProgressBar>);
+/// A bar on a terminal; otherwise a plain log line when a download starts.
+pub struct Bar(Option<indicatif::ProgressBar>, String);
 
 impl Bar {
     /// A lone bar, for one download.
     pub fn single(label: &str) -> Self {
-        Self(std::io::stderr().is_terminal().then(|| Self::styled(label)))
+        Self(
+            std::io::stderr().is_terminal().then(|| Self::styled(label)),
+            label.to_owned(),
+        )
     }
 
     fn styled(label: &str) -> indicatif::ProgressBar {
@@ -110,8 +117,13 @@ impl Bar {
 
 impl hacs_nix::download::Progress for Bar {
     fn started(&self, total: Option<u64>) {
-        if let (Some(bar), Some(total)) = (&self.0, total) {
-            bar.set_length(total);
+        match (&self.0, total) {
+            (Some(bar), Some(total)) => bar.set_length(total),
+            (Some(_), None) => {}
+            (None, total) => {
+                let size = total.map_or_else(String::new, |t| format!(" ({t} bytes)"));
+                crate::output::eprint(&format!("downloading {}{size}\n", self.1));
+            }
         }
     }
 
