@@ -323,6 +323,10 @@ fn pins_realistic_repositories_and_reruns_as_a_no_op() {
         stdout.contains("broken") && stdout.contains("kept: error[json-trailing-comma]"),
         "{stdout}"
     );
+    assert!(
+        stderr.contains("downloading hacs/integration ("),
+        "a plain log line per download off a terminal: {stderr}"
+    );
 
     // The broken release kept its old pin, byte for byte; the missing one got none.
     let pkgs = dir.path().join("pkgs");
