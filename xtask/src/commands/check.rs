@@ -64,7 +64,7 @@ struct Report<'a> {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, Failure> {
-    let is_url = args.source.starts_with("http://") || args.source.starts_with("https://");
+    let is_url = super::Input::is_url(&args.source);
     let tag = args.tag.clone().or_else(|| {
         if is_url {
             tag_from_url(&args.source)
@@ -72,13 +72,8 @@ pub fn run(args: Args) -> Result<ExitCode, Failure> {
             None
         }
     });
-    let downloaded;
-    let path: &Path = if is_url {
-        downloaded = super::download_to_temp(&args.source)?;
-        downloaded.path()
-    } else {
-        Path::new(&args.source)
-    };
+    let input = super::Input::open(&args.source)?;
+    let path = input.path();
     let label = args.source.clone();
     let unreadable = |e: &dyn std::fmt::Display| {
         Failure::could_not_run(

@@ -27,6 +27,34 @@ pub fn http_client() -> Result<reqwest::Client, Failure> {
         })
 }
 
+/// A command's input: a local path, or an http(s) URL downloaded to a temporary file that
+/// lives as long as this value.
+pub enum Input {
+    Path(std::path::PathBuf),
+    Downloaded(tempfile::NamedTempFile),
+}
+
+impl Input {
+    pub fn is_url(source: &str) -> bool {
+        source.starts_with("http://") || source.starts_with("https://")
+    }
+
+    pub fn open(source: &str) -> Result<Self, Failure> {
+        if Self::is_url(source) {
+            download_to_temp(source).map(Self::Downloaded)
+        } else {
+            Ok(Self::Path(source.into()))
+        }
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            Self::Path(path) => path,
+            Self::Downloaded(file) => file.path(),
+        }
+    }
+}
+
 /// Downloads `url` into a temporary file (deleted on drop), with a progress bar on a terminal.
 pub fn download_to_temp(url: &str) -> Result<tempfile::NamedTempFile, Failure> {
     let mut file = tempfile::NamedTempFile::new().map_err(|e| {

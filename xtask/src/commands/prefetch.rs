@@ -3,7 +3,6 @@
 
 use std::fs::File;
 use std::io::Seek;
-use std::path::Path;
 use std::process::ExitCode;
 
 use hacs_nix::archive::{self, ArchiveError, Format, UnpackOptions};
@@ -76,15 +75,9 @@ pub fn run(args: Args) -> Result<ExitCode, Failure> {
     } else {
         args.format
     };
-    let is_url = args.source.starts_with("http://") || args.source.starts_with("https://");
-    // Keeps the downloaded file alive until it is hashed; deleted on drop.
-    let downloaded;
-    let path: &Path = if is_url {
-        downloaded = super::download_to_temp(&args.source)?;
-        downloaded.path()
-    } else {
-        Path::new(&args.source)
-    };
+    let is_url = super::Input::is_url(&args.source);
+    let input = super::Input::open(&args.source)?;
+    let path = input.path();
     let location = args.source.clone();
 
     let (digest, method, detail) = if args.flat {

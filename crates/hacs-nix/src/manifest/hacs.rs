@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Checked, json, kind, version};
+use super::{Checked, json, kind, object_document, version};
 use crate::finding::{Finding, Location};
 
 /// The settings that change what is installed and from where.
@@ -45,28 +45,22 @@ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
 
 /// Checks the bytes of a `hacs.json`; `file` names it in findings.
 pub fn check_hacs_json(file: &str, bytes: &[u8]) -> Checked<HacsJson> {
-    let doc = match json::parse(file, bytes) {
-        Ok(doc) => doc,
-        Err(finding) => {
+    let (doc, object) = match object_document(
+        file,
+        bytes,
+        "hacs-json-not-object",
+        "hacs.json",
+        "hacs.json is an object such as {\"name\": \"My integration\"}",
+    ) {
+        Ok(parsed) => parsed,
+        Err(findings) => {
             return Checked {
                 value: None,
-                findings: vec![*finding],
+                findings,
             };
         }
     };
     let mut findings = Vec::new();
-    let Some(object) = doc.value.as_object() else {
-        findings.push(Finding::error(
-            "hacs-json-not-object",
-            doc.at(""),
-            format!("hacs.json is a JSON {}, not an object", kind(&doc.value)),
-            "hacs.json is an object such as {\"name\": \"My integration\"}",
-        ));
-        return Checked {
-            value: None,
-            findings,
-        };
-    };
     let warn = |findings: &mut Vec<Finding>, rule, at: Location, message: String, help: &str| {
         findings.push(Finding::warning(rule, at, message, help));
     };

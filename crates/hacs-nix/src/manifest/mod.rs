@@ -81,31 +81,25 @@ const KNOWN_KEYS: &[&str] = &[
 
 /// Checks the bytes of a `manifest.json`; `file` names it in findings.
 pub fn check_manifest(file: &str, bytes: &[u8]) -> Checked<Manifest> {
-    let doc = match json::parse(file, bytes) {
-        Ok(doc) => doc,
-        Err(finding) => {
+    let (doc, object) = match object_document(
+        file,
+        bytes,
+        "manifest-not-object",
+        "the manifest",
+        "a manifest is an object: {\"domain\": …, \"name\": …, \"version\": …}",
+    ) {
+        Ok(parsed) => parsed,
+        Err(findings) => {
             return Checked {
                 value: None,
-                findings: vec![*finding],
+                findings,
             };
         }
     };
     let mut findings = Vec::new();
-    let Some(object) = doc.value.as_object() else {
-        findings.push(Finding::error(
-            "manifest-not-object",
-            doc.at(""),
-            format!("the manifest is a JSON {}, not an object", kind(&doc.value)),
-            "a manifest is an object: {\"domain\": …, \"name\": …, \"version\": …}",
-        ));
-        return Checked {
-            value: None,
-            findings,
-        };
-    };
     let rules = Rules {
         doc: &doc,
-        object,
+        object: &object,
         findings: &mut findings,
     };
     let manifest = rules.run();
@@ -464,6 +458,27 @@ impl Rules<'_> {
                 ),
             );
         }
+    }
+}
+
+/// Parses a JSON file that must hold an object: the document (for positions) and the object,
+/// or the one finding that says why not.
+pub(crate) fn object_document(
+    file: &str,
+    bytes: &[u8],
+    rule: &'static str,
+    what: &str,
+    help: &str,
+) -> Result<(Document, Map<String, Value>), Vec<Finding>> {
+    let mut doc = json::parse(file, bytes).map_err(|finding| vec![*finding])?;
+    match std::mem::take(&mut doc.value) {
+        Value::Object(object) => Ok((doc, object)),
+        other => Err(vec![Finding::error(
+            rule,
+            doc.at(""),
+            format!("{what} is a JSON {}, not an object", kind(&other)),
+            help,
+        )]),
     }
 }
 
