@@ -8,7 +8,7 @@ use hacs_nix::archive::{self, Format, Limits, UnpackOptions};
 use hacs_nix::deps::{self, DepsOptions, DepsReport, Outcome};
 use hacs_nix::layout::{self, LayoutOptions, SourceKind};
 use hacs_nix::manifest;
-use hacs_nix::pyset::{self, Nixpkgs, PythonSet};
+use hacs_nix::pyset::{self, PythonSet};
 use hacs_nix::tree::Tree;
 
 use crate::output::{Failure, colour_on_stderr, eprint, print_stdout, render_findings, summary};
@@ -150,40 +150,26 @@ fn read_manifests(source: &str) -> Result<Manifests, Failure> {
     Ok((manifests, minimum))
 }
 
-/// The set from the snapshot when it matches the nixpkgs asked for, else evaluated (and saved).
+/// The set of the nixpkgs asked for (./flake.lock's by default); a fresh evaluation is saved.
 fn python_set(reference: Option<&str>, snapshot: &Path) -> Result<PythonSet, Failure> {
-    let fail = |e: pyset::PySetError| {
-        Failure::could_not_run(
-            "pyset",
-            e.to_string(),
-            Some(snapshot.display().to_string()),
-            Some("see `cargo xtask deps --help`"),
-        )
-    };
-    let saved = PythonSet::load(snapshot).map_err(fail)?;
-    let nixpkgs = match reference {
-        Some(r) => Nixpkgs::parse(r).map_err(fail)?,
-        None if Path::new("flake.lock").exists() => {
-            Nixpkgs::from_flake_lock(Path::new("flake.lock")).map_err(fail)?
-        }
-        None => {
-            return saved.ok_or_else(|| {
-                Failure::could_not_run(
-                    "pyset-none",
-                    format!("no Python-set snapshot at {} and no flake.lock here to evaluate", snapshot.display()),
-                    None,
-                    Some("pass --nixpkgs <folder|github:OWNER/REPO/REV>, or run in the hacs-nix checkout"),
-                )
-            });
-        }
-    };
-    let key = nixpkgs.key().map_err(fail)?;
-    if let Some(set) = saved.filter(|s| s.nixpkgs == key) {
-        return Ok(set);
+    let obtained =
+        pyset::obtain(reference, Path::new("flake.lock"), snapshot, true).map_err(|e| {
+            let rule = if matches!(e, pyset::PySetError::NoSet(_)) {
+                "pyset-none"
+            } else {
+                "pyset"
+            };
+            Failure::could_not_run(
+                rule,
+                e.to_string(),
+                Some(snapshot.display().to_string()),
+                Some("see `cargo xtask deps --help`"),
+            )
+        })?;
+    if let pyset::Obtained::Evaluated(set) = &obtained {
+        write_atomically(snapshot, set.to_json().as_bytes())?;
     }
-    let set = pyset::evaluate(&nixpkgs).map_err(fail)?;
-    write_atomically(snapshot, set.to_json().as_bytes())?;
-    Ok(set)
+    Ok(obtained.into_set())
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use hacs_nix::config::{self, Components, Wanted};
 use hacs_nix::forge::{GitHub, RepoId, Settings};
 use hacs_nix::lock::Lock;
-use hacs_nix::pyset::{self, Nixpkgs, PythonSet};
+use hacs_nix::pyset::{self, Obtained};
 use hacs_nix::update::{self, ChangeKind, Plan, UpdateOptions};
 
 use crate::output::{Failure, colour_on_stderr, eprint, print_stdout, render_findings};
@@ -254,7 +254,8 @@ fn run(
             ));
         }
     }
-    let (set, set_note, refreshed) = python_set(common, pkgs);
+    let (obtained, set_note) = python_set(common, pkgs);
+    let set = obtained.as_ref().map(Obtained::set);
     let gh = github(common)?;
     let existing = existing_files(pkgs, &old, &components);
     let options = UpdateOptions {
@@ -268,7 +269,7 @@ fn run(
         &components,
         &old,
         &existing,
-        set.as_ref(),
+        set,
         &gh,
         &options,
         |repo| bars.bar(&repo.to_string()),
@@ -277,7 +278,7 @@ fn run(
     if let Some(text) = new_components_text.filter(|_| plan.failures.is_empty()) {
         plan.writes.insert("components.toml".to_owned(), text);
     }
-    if let Some(set) = refreshed {
+    if let Some(Obtained::Evaluated(set)) = &obtained {
         let json = set.to_json();
         if existing_text(&pkgs.join("python-set.json")).as_deref() != Some(json.as_str()) {
             plan.writes.insert("python-set.json".to_owned(), json);
@@ -388,57 +389,29 @@ fn write_reports(common: &Common, plan: &Plan, old: &Lock) -> Result<Option<bool
     Ok(Some(pr.is_some()))
 }
 
-/// The set: the snapshot when it matches the nixpkgs asked for (flake.lock's by default),
-/// else evaluated; `None` (with why) when neither works. Returns the set, a note, and the set
-/// again when it was freshly evaluated (to be written with the plan).
-fn python_set(
-    common: &Common,
-    pkgs: &Path,
-) -> (Option<PythonSet>, Option<String>, Option<PythonSet>) {
-    let snapshot = pkgs.join("python-set.json");
-    let saved = match PythonSet::load(&snapshot) {
-        Ok(saved) => saved,
-        Err(e) => return (None, Some(e.to_string()), None),
-    };
+/// The set of the nixpkgs asked for (flake.lock beside `pkgs/` by default), or why there is
+/// none (then unchanged pins are kept and new pins fail), with a note for the user.
+fn python_set(common: &Common, pkgs: &Path) -> (Option<Obtained>, Option<String>) {
     let flake_lock = pkgs.parent().unwrap_or(Path::new(".")).join("flake.lock");
-    let nixpkgs = match &common.nixpkgs {
-        Some(reference) => Nixpkgs::parse(reference),
-        None if flake_lock.exists() => Nixpkgs::from_flake_lock(&flake_lock),
-        None => {
-            let note = match &saved {
-                Some(_) => "no flake.lock: the snapshot is used as it is".to_owned(),
-                None => {
-                    "no flake.lock and no snapshot: new pins cannot be checked (pass --nixpkgs)"
-                        .to_owned()
+    match pyset::obtain(
+        common.nixpkgs.as_deref(),
+        &flake_lock,
+        &pkgs.join("python-set.json"),
+        !common.offline,
+    ) {
+        Ok(obtained) => {
+            let note = match &obtained {
+                Obtained::Snapshot(_) => None,
+                Obtained::Unchecked(_) => {
+                    Some("no flake.lock: the snapshot is used as it is".to_owned())
+                }
+                Obtained::Evaluated(_) => {
+                    Some("Home Assistant's Python set was evaluated".to_owned())
                 }
             };
-            return (saved, Some(note), None);
+            (Some(obtained), note)
         }
-    };
-    let nixpkgs = match nixpkgs {
-        Ok(n) => n,
-        Err(e) => return (None, Some(e.to_string()), None),
-    };
-    match nixpkgs.key() {
-        Ok(key) if saved.as_ref().is_some_and(|s| s.nixpkgs == key) => (saved, None, None),
-        Ok(_) if common.offline => (
-            None,
-            Some("the snapshot is stale and --offline forbids evaluating".to_owned()),
-            None,
-        ),
-        Ok(_) => match pyset::evaluate(&nixpkgs) {
-            Ok(set) => (
-                Some(set.clone()),
-                Some("Home Assistant's Python set was evaluated".to_owned()),
-                Some(set),
-            ),
-            Err(e) => (
-                None,
-                Some(format!("the snapshot is stale and evaluating failed: {e}")),
-                None,
-            ),
-        },
-        Err(e) => (None, Some(e.to_string()), None),
+        Err(e) => (None, Some(format!("{e}; new pins cannot be checked"))),
     }
 }
 

@@ -30,6 +30,65 @@ pub enum PySetError {
         "`{0}` is not a nixpkgs this tool can evaluate: give a folder, `github:OWNER/REPO/REV`, or a tarball URL"
     )]
     Reference(String),
+    #[error(
+        "no Python-set snapshot at {0} and no flake.lock to evaluate one from; pass --nixpkgs <folder|github:OWNER/REPO/REV>"
+    )]
+    NoSet(String),
+    #[error("the snapshot at {0} is of another nixpkgs, and evaluating is off (--offline)")]
+    StaleOffline(String),
+}
+
+/// Where [`obtain`] got the set from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Obtained {
+    /// The snapshot is of the nixpkgs asked for.
+    Snapshot(PythonSet),
+    /// No nixpkgs to compare with (no reference, no flake.lock): the snapshot as it is.
+    Unchecked(PythonSet),
+    /// Evaluated just now; the caller saves it as the new snapshot.
+    Evaluated(PythonSet),
+}
+
+impl Obtained {
+    pub fn set(&self) -> &PythonSet {
+        match self {
+            Self::Snapshot(set) | Self::Unchecked(set) | Self::Evaluated(set) => set,
+        }
+    }
+
+    pub fn into_set(self) -> PythonSet {
+        match self {
+            Self::Snapshot(set) | Self::Unchecked(set) | Self::Evaluated(set) => set,
+        }
+    }
+}
+
+/// Home Assistant's Python set of `reference` (a `--nixpkgs` argument) or, without one, of the
+/// nixpkgs `flake_lock` locks: the snapshot at `snapshot` when it is of that nixpkgs, else
+/// evaluated with Nix (unless `evaluate` is false). With neither a reference nor a flake.lock,
+/// the snapshot as it is.
+pub fn obtain(
+    reference: Option<&str>,
+    flake_lock: &Path,
+    snapshot: &Path,
+    evaluate: bool,
+) -> Result<Obtained, PySetError> {
+    let saved = PythonSet::load(snapshot)?;
+    let nixpkgs = match reference {
+        Some(reference) => Nixpkgs::parse(reference)?,
+        None if flake_lock.exists() => Nixpkgs::from_flake_lock(flake_lock)?,
+        None => {
+            return saved
+                .map(Obtained::Unchecked)
+                .ok_or_else(|| PySetError::NoSet(snapshot.display().to_string()));
+        }
+    };
+    let key = nixpkgs.key()?;
+    match saved {
+        Some(set) if set.nixpkgs == key => Ok(Obtained::Snapshot(set)),
+        _ if !evaluate => Err(PySetError::StaleOffline(snapshot.display().to_string())),
+        _ => self::evaluate(&nixpkgs).map(Obtained::Evaluated),
+    }
 }
 
 /// Which nixpkgs to evaluate.
