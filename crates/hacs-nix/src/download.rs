@@ -4,12 +4,14 @@
 use std::io::Write;
 
 use futures_util::StreamExt;
+
+use crate::hash::{HashingWriter, Sha256Digest};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum DownloadError {
-    #[error("{url}: {}", error_chain(source))]
-    Network { url: String, source: reqwest::Error },
+    #[error("{url}: {detail}")]
+    Network { url: String, detail: String },
     #[error("{url}: the server answered {status}")]
     Status {
         url: String,
@@ -52,45 +54,111 @@ impl Progress for () {
     fn advanced(&self, _: u64) {}
 }
 
-/// Streams `url` into `out`; returns the byte count. A body shorter than its `Content-Length`
-/// is an error, never a short file.
+/// The outcome of one GET streamed into a writer.
+#[derive(Debug)]
+pub(crate) enum Attempt {
+    /// The whole body: its length and SHA-256.
+    Complete { len: u64, digest: Sha256Digest },
+    /// No response: DNS, refused, TLS, a timeout before the headers.
+    Unsent(String),
+    /// A status other than success; nothing was written.
+    Status(reqwest::StatusCode),
+    /// The body broke off (`error`), or ended cleanly short of `expected` bytes.
+    Broken {
+        got: u64,
+        expected: Option<u64>,
+        error: Option<String>,
+    },
+}
+
+/// One GET of `url` streamed into `out`, hashed on the way. The expected length is the
+/// server's `Content-Length`, else `size_hint`. Only writing to `out` can fail here.
+pub(crate) async fn attempt(
+    client: &reqwest::Client,
+    url: &str,
+    size_hint: Option<u64>,
+    out: &mut dyn Write,
+    progress: &dyn Progress,
+) -> std::io::Result<Attempt> {
+    let response = match client.get(url).send().await {
+        Ok(response) => response,
+        Err(e) => return Ok(Attempt::Unsent(error_chain(&e))),
+    };
+    let status = response.status();
+    if !status.is_success() {
+        return Ok(Attempt::Status(status));
+    }
+    let expected = response.content_length().or(size_hint);
+    progress.started(expected);
+    let mut hasher = HashingWriter::new();
+    let mut body = response.bytes_stream();
+    while let Some(chunk) = body.next().await {
+        match chunk {
+            Ok(chunk) => {
+                out.write_all(&chunk)?;
+                hasher.write_all(&chunk)?;
+                progress.advanced(hasher.written());
+            }
+            Err(e) => {
+                return Ok(Attempt::Broken {
+                    got: hasher.written(),
+                    expected,
+                    error: Some(error_chain(&e)),
+                });
+            }
+        }
+    }
+    let got = hasher.written();
+    if expected.is_some_and(|e| e != got) {
+        return Ok(Attempt::Broken {
+            got,
+            expected,
+            error: None,
+        });
+    }
+    Ok(Attempt::Complete {
+        len: got,
+        digest: hasher.finish(),
+    })
+}
+
+/// Streams `url` into `out`, once (no retries); returns the byte count. A body shorter than its
+/// `Content-Length` is an error, never a short file.
 pub async fn download(
     client: &reqwest::Client,
     url: &str,
     out: &mut impl Write,
     progress: &dyn Progress,
 ) -> Result<u64, DownloadError> {
-    let network = |source| DownloadError::Network {
-        url: url.to_owned(),
-        source,
-    };
-    let response = client.get(url).send().await.map_err(network)?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(DownloadError::Status {
-            url: url.to_owned(),
-            status,
-        });
-    }
-    let expected = response.content_length();
-    progress.started(expected);
-    let mut got = 0u64;
-    let mut body = response.bytes_stream();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(network)?;
-        out.write_all(&chunk).map_err(|source| DownloadError::Io {
-            url: url.to_owned(),
+    let url_owned = || url.to_owned();
+    let attempt = attempt(client, url, None, out, progress)
+        .await
+        .map_err(|source| DownloadError::Io {
+            url: url_owned(),
             source,
         })?;
-        got += chunk.len() as u64;
-        progress.advanced(got);
-    }
-    if let Some(expected) = expected.filter(|&e| e != got) {
-        return Err(DownloadError::Truncated {
-            url: url.to_owned(),
+    match attempt {
+        Attempt::Complete { len, .. } => Ok(len),
+        Attempt::Unsent(detail)
+        | Attempt::Broken {
+            error: Some(detail),
+            ..
+        } => Err(DownloadError::Network {
+            url: url_owned(),
+            detail,
+        }),
+        Attempt::Status(status) => Err(DownloadError::Status {
+            url: url_owned(),
+            status,
+        }),
+        Attempt::Broken {
             got,
             expected,
-        });
+            error: None,
+        } => Err(DownloadError::Truncated {
+            url: url_owned(),
+            got,
+            expected: expected.unwrap_or_default(),
+        }),
     }
-    Ok(got)
 }

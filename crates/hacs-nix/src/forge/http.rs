@@ -3,18 +3,17 @@
 //! an error that says when it resets; conditional requests from the ETag cache; downloads
 //! verified by length and digest.
 
-use std::io::{Seek, Write};
+use std::io::Seek;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures_util::StreamExt;
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, AUTHORIZATION, ETAG, HeaderMap, IF_NONE_MATCH, LINK, RETRY_AFTER};
 
 use super::cache::{Entry, EtagCache};
 use super::error::ForgeError;
-use crate::download::Progress;
-use crate::hash::{HashingWriter, Sha256Digest};
+use crate::download::{self, Attempt, Progress};
+use crate::hash::Sha256Digest;
 
 /// How persistent to be.
 #[derive(Debug, Clone)]
@@ -261,68 +260,52 @@ impl Engine {
                     source,
                 })?;
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let response = match self.client.get(url).send().await {
-                Ok(r) => r,
-                Err(e) => {
-                    last = describe(&e);
+            let outcome = download::attempt(&self.client, url, expected_size, out, progress)
+                .await
+                .map_err(|source| ForgeError::Io {
+                    context: "cannot write the download".to_owned(),
+                    source,
+                })?;
+            let (got, digest) = match outcome {
+                Attempt::Complete { len, digest } => (len, digest),
+                Attempt::Status(StatusCode::NOT_FOUND) => {
+                    return Err(ForgeError::NotFound {
+                        what: "the download".to_owned(),
+                        url: url.to_owned(),
+                    });
+                }
+                Attempt::Status(status)
+                    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS =>
+                {
+                    last = format!("the server answered {status}");
+                    self.pause(attempt).await;
+                    continue;
+                }
+                Attempt::Status(status) => {
+                    return Err(ForgeError::Http {
+                        url: url.to_owned(),
+                        status: status.as_u16(),
+                        excerpt: String::new(),
+                    });
+                }
+                Attempt::Unsent(why) => {
+                    last = why;
+                    self.pause(attempt).await;
+                    continue;
+                }
+                Attempt::Broken {
+                    got,
+                    expected,
+                    error,
+                } => {
+                    last = error.unwrap_or_else(|| {
+                        format!("{got} of {} bytes", expected.unwrap_or_default())
+                    });
+                    truncated = expected.filter(|e| *e != got).map(|e| (got, e));
                     self.pause(attempt).await;
                     continue;
                 }
             };
-            let status = response.status();
-            if status == StatusCode::NOT_FOUND {
-                return Err(ForgeError::NotFound {
-                    what: "the download".to_owned(),
-                    url: url.to_owned(),
-                });
-            }
-            if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-                last = format!("the server answered {status}");
-                self.pause(attempt).await;
-                continue;
-            }
-            if !status.is_success() {
-                return Err(ForgeError::Http {
-                    url: url.to_owned(),
-                    status: status.as_u16(),
-                    excerpt: String::new(),
-                });
-            }
-            let declared = response.content_length();
-            progress.started(declared.or(expected_size));
-            let mut hasher = HashingWriter::new();
-            let mut body = response.bytes_stream();
-            let mut failure = None;
-            while let Some(chunk) = body.next().await {
-                match chunk {
-                    Ok(chunk) => {
-                        out.write_all(&chunk).map_err(|source| ForgeError::Io {
-                            context: "cannot write the download".to_owned(),
-                            source,
-                        })?;
-                        let _ = hasher.write_all(&chunk);
-                        progress.advanced(hasher.written());
-                    }
-                    Err(e) => {
-                        failure = Some(describe(&e));
-                        break;
-                    }
-                }
-            }
-            let got = hasher.written();
-            let expected = declared.or(expected_size);
-            if let Some(why) = failure {
-                last = why;
-                truncated = expected.filter(|e| *e != got).map(|e| (got, e));
-                self.pause(attempt).await;
-                continue;
-            }
-            if let Some(e) = expected.filter(|e| *e != got) {
-                last = format!("{got} of {e} bytes");
-                truncated = Some((got, e));
-                self.pause(attempt).await;
-                continue;
-            }
             if let Some(size) = expected_size.filter(|s| *s != got) {
                 return Err(ForgeError::Truncated {
                     url: url.to_owned(),
@@ -330,7 +313,6 @@ impl Engine {
                     expected: size,
                 });
             }
-            let digest = hasher.finish();
             if let Some(want) = expected_digest.filter(|w| *w != digest) {
                 return Err(ForgeError::DigestMismatch {
                     url: url.to_owned(),
