@@ -4,9 +4,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use hacs_nix::archive::{self, Format, Limits, UnpackOptions};
+use hacs_nix::archive::ArchiveError;
 use hacs_nix::finding::{Finding, has_errors};
-use hacs_nix::layout::{self, Layout, LayoutOptions, SourceKind};
+use hacs_nix::layout::{self, Layout, LayoutOptions};
 use hacs_nix::manifest;
 use serde::Serialize;
 
@@ -84,22 +84,7 @@ pub fn run(args: Args) -> Result<ExitCode, Failure> {
         )
     };
 
-    let (layout, findings) = if path.is_dir() {
-        let mut tree = archive::read_dir(path, &Limits::default()).map_err(|e| unreadable(&e))?;
-        let options = LayoutOptions {
-            tag,
-            prefix: String::new(),
-            label: String::new(),
-        };
-        let kind = if args.asset {
-            SourceKind::ReleaseAsset
-        } else {
-            SourceKind::SourceArchive
-        };
-        let layout = layout::analyse(&mut tree, kind, &options);
-        let findings = layout.findings.clone();
-        (Some(layout), findings)
-    } else if is_json_file(path) {
+    let (layout, findings) = if is_json_file(path) && !path.is_dir() {
         let bytes = std::fs::read(path).map_err(|e| unreadable(&e))?;
         let kind = args.kind.unwrap_or_else(|| guess_kind(path, &bytes));
         let findings = match kind {
@@ -115,30 +100,35 @@ pub fn run(args: Args) -> Result<ExitCode, Failure> {
         };
         (None, findings)
     } else {
-        let head = std::fs::read(path).map_err(|e| unreadable(&e))?;
-        let format = Format::detect(&head).map_err(|e| unreadable(&e))?;
-        let kind = match (args.asset, args.source_archive, format) {
-            (true, _, _) => SourceKind::ReleaseAsset,
-            (_, true, _) => SourceKind::SourceArchive,
-            (_, _, Format::Zip) => SourceKind::ReleaseAsset,
-            _ => SourceKind::SourceArchive,
+        let asset = if args.asset {
+            Some(true)
+        } else if args.source_archive {
+            Some(false)
+        } else {
+            None
         };
-        let options = UnpackOptions {
-            strip_root: kind == SourceKind::SourceArchive,
-            ..UnpackOptions::default()
-        };
-        let (_, mut tree) = archive::unpack_bytes(head, &options).map_err(|e| {
-            Failure::could_not_run(
+        let (mut tree, kind) = super::load_tree(path, asset).map_err(|e| match e {
+            // A folder that cannot be read, or a file that is no archive: unreadable input.
+            _ if path.is_dir() => unreadable(&e),
+            ArchiveError::Io { .. }
+            | ArchiveError::NotAnArchive { .. }
+            | ArchiveError::UnsupportedFormat(_) => unreadable(&e),
+            e => Failure::could_not_run(
                 e.rule_id(),
                 e.to_string(),
                 Some(label.clone()),
                 Some(e.help()),
-            )
+            ),
         })?;
+        let label = if path.is_dir() {
+            String::new()
+        } else {
+            label.clone()
+        };
         let options = LayoutOptions {
             tag,
             prefix: String::new(),
-            label: label.clone(),
+            label,
         };
         let layout = layout::analyse(&mut tree, kind, &options);
         let findings = layout.findings.clone();

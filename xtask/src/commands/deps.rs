@@ -4,12 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use hacs_nix::archive::{self, Format, Limits, UnpackOptions};
 use hacs_nix::deps::{self, DepsOptions, DepsReport, Outcome};
-use hacs_nix::layout::{self, LayoutOptions, SourceKind};
+use hacs_nix::layout::{self, LayoutOptions};
 use hacs_nix::manifest;
 use hacs_nix::pyset::{self, PythonSet};
-use hacs_nix::tree::Tree;
 
 use crate::output::{Failure, colour_on_stderr, eprint, print_stdout, render_findings, summary};
 
@@ -91,24 +89,11 @@ fn read_manifests(source: &str) -> Result<Manifests, Failure> {
         })?;
         return Ok((vec![(source.to_owned(), manifest.requirements)], None));
     }
-    let (mut tree, kind, label): (Tree, SourceKind, String) = if path.is_dir() {
-        (
-            archive::read_dir(path, &Limits::default()).map_err(|e| unreadable(&e))?,
-            SourceKind::SourceArchive,
-            String::new(),
-        )
+    let (mut tree, kind) = super::load_tree(path, None).map_err(|e| unreadable(&e))?;
+    let label = if path.is_dir() {
+        String::new()
     } else {
-        let bytes = std::fs::read(path).map_err(|e| unreadable(&e))?;
-        let kind = match Format::detect(&bytes).map_err(|e| unreadable(&e))? {
-            Format::Zip => SourceKind::ReleaseAsset,
-            _ => SourceKind::SourceArchive,
-        };
-        let options = UnpackOptions {
-            strip_root: kind == SourceKind::SourceArchive,
-            ..UnpackOptions::default()
-        };
-        let (_, tree) = archive::unpack_bytes(bytes, &options).map_err(|e| unreadable(&e))?;
-        (tree, kind, source.to_owned())
+        source.to_owned()
     };
     let layout = layout::analyse(
         &mut tree,

@@ -27,6 +27,38 @@ pub fn http_client() -> Result<reqwest::Client, Failure> {
         })
 }
 
+/// The source tree of a checkout folder or an archive, and how it reaches the build: a
+/// folder or a tarball as the tag's source (root stripped), a zip as a release asset (its
+/// root the integration); `asset` overrides. Archives are unpacked from the file, not read
+/// into memory first.
+pub fn load_tree(
+    path: &std::path::Path,
+    asset: Option<bool>,
+) -> Result<(hacs_nix::tree::Tree, hacs_nix::layout::SourceKind), hacs_nix::archive::ArchiveError> {
+    use hacs_nix::archive::{self, Format, Limits, UnpackOptions};
+    use hacs_nix::layout::SourceKind;
+    let kind_for = |zip: bool| {
+        if asset.unwrap_or(zip) {
+            SourceKind::ReleaseAsset
+        } else {
+            SourceKind::SourceArchive
+        }
+    };
+    if path.is_dir() {
+        return Ok((
+            archive::read_dir(path, &Limits::default())?,
+            kind_for(false),
+        ));
+    }
+    let kind = kind_for(archive::detect_path(path)? == Format::Zip);
+    let options = UnpackOptions {
+        strip_root: kind == SourceKind::SourceArchive,
+        ..UnpackOptions::default()
+    };
+    let (_, tree) = archive::unpack_path(path, &options)?;
+    Ok((tree, kind))
+}
+
 /// A command's input: a local path, or an http(s) URL downloaded to a temporary file that
 /// lives as long as this value.
 pub enum Input {

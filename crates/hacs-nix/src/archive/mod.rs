@@ -106,6 +106,18 @@ fn describe_head(head: &[u8]) -> String {
     }
 }
 
+/// The format of the archive at `path`, from its first 512 bytes.
+pub fn detect_path(path: &Path) -> Result<Format, ArchiveError> {
+    let mut head = Vec::with_capacity(512);
+    File::open(path)
+        .and_then(|f| f.take(512).read_to_end(&mut head))
+        .map_err(|source| ArchiveError::Io {
+            context: format!("cannot read {}", path.display()),
+            source,
+        })?;
+    Format::detect(&head)
+}
+
 /// Unpacks the archive at `path`.
 pub fn unpack_path(path: &Path, options: &UnpackOptions) -> Result<(Format, Tree), ArchiveError> {
     let file = File::open(path).map_err(|source| ArchiveError::Io {
