@@ -293,7 +293,9 @@ fn scanner_on_realistic_nix() {
     let clean = [
         "{ pkgs, ... }:\n{\n  x = pkgs.buildHomeAssistantComponent {\n    dependencies = [ pkgs.home-assistant.python.pkgs.aiogithubapi ];\n  };\n}\n",
         "{ pkgs-unstable, ... }:\n{\n  x = pkgs-unstable.buildHomeAssistantComponent {\n    dependencies = with pkgs-unstable.home-assistant.python3Packages; [ aiogithubapi ];\n  };\n}\n",
-        "{ buildHomeAssistantComponent, aiogithubapi }:\nbuildHomeAssistantComponent {\n  dependencies = [ aiogithubapi ];\n  ignoreVersionRequirement = [ \"a\" \"b\" ];\n  __structuredAttrs = true;\n}\n",
+        "{ buildHomeAssistantComponent, aiogithubapi }:\nbuildHomeAssistantComponent {\n  dependencies = [ aiogithubapi ];\n  ignoreVersionRequirement = [ \"a\" ];\n}\n",
+        // Structured attributes with the check off hide nothing the check needs.
+        "{ buildHomeAssistantComponent }:\nbuildHomeAssistantComponent {\n  dontCheckManifest = false;\n  installCheckPhase = \"true\";\n  __structuredAttrs = true;\n}\n",
         // python3Packages elsewhere in a file is none of our business.
         "{ pkgs, ... }:\n{\n  environment.systemPackages = [ pkgs.python3Packages.black ];\n}\n",
     ];
@@ -309,6 +311,26 @@ fn scanner_on_realistic_nix() {
             "{ b }:\nb.buildHomeAssistantComponent {\n  dontCheckManifest = true;\n  ignoreVersionRequirement = [ \"a\" \"b\" ];\n}\n"
         ),
         [("lint-dont-check-manifest", 3), ("lint-ignore-several", 4)]
+    );
+    // Several names fail with or without structured attributes; structured attributes with the
+    // check on fail on their own (the check cannot see `domain`).
+    assert_eq!(
+        scan_rules(
+            "{ buildHomeAssistantComponent, aiogithubapi }:\nbuildHomeAssistantComponent {\n  dependencies = [ aiogithubapi ];\n  ignoreVersionRequirement = [ \"a\" \"b\" ];\n  __structuredAttrs = true;\n}\n"
+        ),
+        [("lint-ignore-several", 4), ("lint-structured-attrs", 5)]
+    );
+    assert_eq!(
+        scan_rules(
+            "{ buildHomeAssistantComponent }:\nbuildHomeAssistantComponent {\n  domain = \"x\";\n  __structuredAttrs = true;\n}\n"
+        ),
+        [("lint-structured-attrs", 4)]
+    );
+    let several = scan("f.nix", "{ b }:\nb.buildHomeAssistantComponent {\n  ignoreVersionRequirement = [ \"a\" \"b\" ];\n}\n");
+    assert!(
+        several[0].help.contains("postPatch") && several[0].help.contains("lib.escapeShellArgs"),
+        "the help shows the relaxation to write: {}",
+        several[0].help
     );
     assert_eq!(scan_rules("{ a = ; }")[0].0, "lint-nix-unparsable");
 }

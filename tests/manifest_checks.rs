@@ -250,8 +250,32 @@ fn one_crafted_manifest_per_rule_and_failure_shape() {
         ),
         case(
             edit("\"demo\",", "\"Demo-Thing\","),
-            "manifest-domain-format",
-            W,
+            "manifest-domain-invalid",
+            E,
+            At::Key("domain"),
+        ),
+        case(
+            edit("\"demo\",", "\"../../evil\","),
+            "manifest-domain-invalid",
+            E,
+            At::Key("domain"),
+        ),
+        case(
+            edit("\"demo\",", "\"pwn$(touch x)\","),
+            "manifest-domain-invalid",
+            E,
+            At::Key("domain"),
+        ),
+        case(
+            edit("\"demo\",", "\"a__b\","),
+            "manifest-domain-invalid",
+            E,
+            At::Key("domain"),
+        ),
+        case(
+            edit("\"demo\",", "\"demo_\","),
+            "manifest-domain-invalid",
+            E,
             At::Key("domain"),
         ),
         case(

@@ -14,7 +14,7 @@ use hacs_nix::pyset::{self, Nixpkgs};
 use serde_json::Value;
 use support::craft::{self, dir, file, tar_gz};
 use support::github::{MockGitHub, Repo, info, release};
-use support::oracle;
+use support::{builder, oracle};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 const INJECTION: &str = r#"Quotes " and \ backslashes and ${builtins.abort "x"} stay text"#;
@@ -254,49 +254,6 @@ fn snapshot_files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     out
 }
 
-/// Evaluates the generated index with stub builders that return their arguments.
-fn evaluate(dir: &Path) -> Value {
-    let expr = r#"
-      let
-        set = (builtins.fromJSON (builtins.readFile ./pkgs/python-set.json)).packages;
-        stubs = builtins.mapAttrs (name: _: name) set // {
-          lib.licenses = { mit = "mit"; asl20 = "asl20"; gpl3Only = "gpl3Only"; };
-          buildHomeAssistantComponent = args: args;
-          fetchFromGitHub = args: args // { fetcher = "fetchFromGitHub"; };
-          fetchzip = args: args // { fetcher = "fetchzip"; };
-          python = { interpreter = "python3"; };
-        };
-        callPackage = path: overrides:
-          let f = import path; in f (builtins.intersectAttrs (builtins.functionArgs f) stubs // overrides);
-      in import ./pkgs { inherit callPackage; }
-    "#;
-    let out = Command::new("nix-instantiate")
-        .args(["--eval", "--strict", "--json", "-E", expr])
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// Runs an evaluated postPatch in `work` (python3 stands in for Home Assistant's interpreter).
-fn run_post_patch(script: &str, work: &Path) {
-    let out = Command::new("bash")
-        .args(["-euo", "pipefail", "-c", script])
-        .current_dir(work)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "postPatch failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn hash_hex(sri: &str) -> String {
     hacs_nix::hash::Sha256Digest::parse(sri).unwrap().to_hex()
 }
@@ -356,7 +313,7 @@ fn pins_realistic_repositories_and_reruns_as_a_no_op() {
         );
     }
     // ... and evaluates them; the values are what the builders would receive.
-    let index = evaluate(dir.path());
+    let index = builder::evaluate_index(dir.path()).unwrap();
     let hacs = &index["hacs"];
     assert_eq!(
         (
@@ -372,7 +329,7 @@ fn pins_realistic_repositories_and_reruns_as_a_no_op() {
         "https://github.com/hacs/integration/releases/download/2.0.5/hacs.zip"
     );
     assert_eq!(hacs["src"]["stripRoot"], false);
-    assert_eq!(hacs["dependencies"], serde_json::json!(["aiogithubapi"]));
+    assert_eq!(builder::dependency_attrs(hacs), ["aiogithubapi"]);
     assert_eq!(hacs["meta"]["license"], "mit");
     assert_eq!(
         hacs["meta"]["description"],
@@ -393,20 +350,15 @@ fn pins_realistic_repositories_and_reruns_as_a_no_op() {
         ),
         (Some("o"), Some("midea"), Some("v1.2.0"))
     );
-    assert_eq!(midea["dependencies"], serde_json::json!(["pyhon"]));
+    assert_eq!(builder::dependency_attrs(midea), ["pyhon"]);
     // The injection evaluates to the literal text (nixpkgs style drops the final period only).
     assert_eq!(midea["meta"]["description"], INJECTION);
 
+    // Two conflicts: relaxed in the manifest, no ignore list, no structured attributes.
     let conflict = &index["conflict"];
-    assert_eq!(
-        conflict["ignoreVersionRequirement"],
-        serde_json::json!(["dictor", "numpy"])
-    );
-    assert_eq!(conflict["__structuredAttrs"], true);
-    assert_eq!(
-        conflict["dependencies"],
-        serde_json::json!(["dictor", "numpy"])
-    );
+    assert!(conflict.get("ignoreVersionRequirement").is_none(), "{conflict}");
+    assert!(conflict.get("__structuredAttrs").is_none(), "{conflict}");
+    assert_eq!(builder::dependency_attrs(conflict), ["dictor", "numpy"]);
 
     let plain = &index["plain"];
     assert_eq!(plain["src"]["rev"], "6".repeat(40));
@@ -439,34 +391,32 @@ fn pins_realistic_repositories_and_reruns_as_a_no_op() {
         );
     }
 
-    // The fixes run for real: the placeholder version is stamped, the folder renamed.
-    let hacs_src = work.path().join("hacs-src");
-    std::fs::create_dir(&hacs_src).unwrap();
-    std::fs::write(
-        hacs_src.join("manifest.json"),
-        manifest("hacs", "0.0.0", &["aiogithubapi>=22.10.1"]),
+    // Every generated derivation through the builder model: nixpkgs' build steps, then Home
+    // Assistant's loader. The fixes run for real: the placeholder version is stamped, the
+    // folder renamed, the conflicts relaxed.
+    let served = |url: &str| {
+        let path = url.strip_prefix("https://github.com")?;
+        world.served.get(path).cloned()
+    };
+    let built = builder::build(dir.path(), "hacs", &served).unwrap();
+    let stamped: Value = serde_json::from_slice(
+        &std::fs::read(built.out.join("custom_components/hacs/manifest.json")).unwrap(),
     )
     .unwrap();
-    run_post_patch(hacs["postPatch"].as_str().unwrap(), &hacs_src);
-    let stamped: Value =
-        serde_json::from_slice(&std::fs::read(hacs_src.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(stamped["version"], "2.0.5");
     assert_eq!(
         stamped["requirements"],
         serde_json::json!(["aiogithubapi>=22.10.1"])
     );
-    let midea_src = work.path().join("midea-src/custom_components/midea_ac_lan");
-    std::fs::create_dir_all(&midea_src).unwrap();
-    std::fs::write(midea_src.join("manifest.json"), "{}").unwrap();
-    run_post_patch(
-        midea["postPatch"].as_str().unwrap(),
-        &work.path().join("midea-src"),
-    );
-    assert!(
-        work.path()
-            .join("midea-src/custom_components/midea_ac/manifest.json")
-            .exists()
-    );
+    let built = builder::build(dir.path(), "midea_ac", &served).unwrap();
+    assert!(built.out.join("custom_components/midea_ac/manifest.json").exists());
+    let built = builder::build(dir.path(), "conflict", &served).unwrap();
+    let relaxed: Value = serde_json::from_slice(
+        &std::fs::read(built.out.join("custom_components/conflict/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(relaxed["requirements"], serde_json::json!(["numpy", "dictor"]));
+    builder::build(dir.path(), "plain", &served).unwrap();
 
     // Golden files, reviewed.
     insta::assert_snapshot!(

@@ -227,7 +227,8 @@ type Answer = (u16, Vec<(&'static str, String)>, Vec<u8>);
 fn route(path: &str, headers: &HashMap<String, String>, state: &Mutex<State>) -> Answer {
     let s = state.lock().unwrap();
     if let Some(rest) = path.strip_prefix("/dl") {
-        return match s.downloads.get(rest) {
+        // GitHub decodes the path, as a tag with spaces or `$` reaches it percent-encoded.
+        return match s.downloads.get(&decode(rest)) {
             Some(bytes) => (200, vec![], bytes.clone()),
             None => (404, vec![], b"Not Found".to_vec()),
         };

@@ -2,8 +2,10 @@
 //! archived by real writers (GNU tar, Info-ZIP zip, git archive, the tar and zip crates).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod builder;
 pub mod craft;
 pub mod github;
 pub mod http;
 pub mod oracle;
+pub mod pipeline;
 pub mod trees;

@@ -25,6 +25,10 @@ pub enum DepFix {
     IgnoreVersion { name: String },
     /// Remove the requirement from the manifest in `postPatch`.
     DropRequirement { requirement: String },
+    /// Rewrite the requirement in the manifest in `postPatch` (its bare name, extras kept), so
+    /// the check only needs it installed: how several conflicts are fixed, since nixpkgs' hook
+    /// cannot take more than one `ignoreVersionRequirement` name.
+    RelaxRequirement { requirement: String, relaxed: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -82,6 +86,8 @@ pub struct DepsReport {
     pub ignore_version_requirement: Vec<String>,
     /// Requirements to remove from the manifests in `postPatch`.
     pub drop_requirements: Vec<String>,
+    /// Requirements to rewrite in the manifests in `postPatch`: original → relaxed.
+    pub relax_requirements: Vec<(String, String)>,
     pub findings: Vec<Finding>,
 }
 
@@ -208,7 +214,7 @@ pub fn resolve(
                 Some(DepFix::DropRequirement { requirement }) => {
                     drop.insert(requirement.clone());
                 }
-                None => {}
+                Some(DepFix::RelaxRequirement { .. }) | None => {}
             }
             resolutions.push(Resolution {
                 requirement: raw.clone(),
@@ -220,18 +226,28 @@ pub fn resolve(
         }
     }
 
-    if ignore_version.len() > 1 {
-        findings.push(Finding::warning(
-            "deps-ignore-several",
-            Location::file(manifests.first().map(|(f, _)| f.clone()).unwrap_or_default()),
-            format!(
-                "{} names need `ignoreVersionRequirement` ({}): without `__structuredAttrs` nixpkgs' hook passes them as one argument and the check fails with \"unrecognized arguments\"",
-                ignore_version.len(),
-                ignore_version.iter().cloned().collect::<Vec<_>>().join(", ")
-            ),
-            "the generator sets `__structuredAttrs = true` when it writes more than one name",
-        ));
-    }
+    let relax = if ignore_version.len() > 1 {
+        relax_conflicts(&mut resolutions, &mut findings, &index, semantics, &ignore_version);
+        ignore_version.clear();
+        let mut relax = Vec::new();
+        for r in &resolutions {
+            match &r.fix {
+                Some(DepFix::RelaxRequirement {
+                    requirement,
+                    relaxed,
+                }) => relax.push((requirement.clone(), relaxed.clone())),
+                Some(DepFix::DropRequirement { requirement }) => {
+                    drop.insert(requirement.clone());
+                }
+                _ => {}
+            }
+        }
+        relax.sort();
+        relax.dedup();
+        relax
+    } else {
+        Vec::new()
+    };
 
     if let Some((minimum, file)) = min_home_assistant {
         check_minimum(minimum, file, &set.home_assistant, &mut findings);
@@ -245,6 +261,7 @@ pub fn resolve(
         dependencies: dependencies.into_iter().collect(),
         ignore_version_requirement: ignore_version.into_iter().collect(),
         drop_requirements: drop.into_iter().collect(),
+        relax_requirements: relax,
         findings,
     }
 }
@@ -322,6 +339,73 @@ fn check_one(
     }
 }
 
+/// Several names conflict. nixpkgs' hook cannot take them through `ignoreVersionRequirement`:
+/// without structured attributes the list reaches the check as one word ("unrecognized
+/// arguments"), with them `domain` is no longer exported ("Derivation attribute domain (None)").
+/// So each conflicting requirement is rewritten to its bare name (extras kept), which the check
+/// accepts when the package is installed; where even the bare name would fail (a version that is
+/// not PEP 440), the requirement is removed from the manifest and stays in `dependencies`.
+fn relax_conflicts(
+    resolutions: &mut [Resolution],
+    findings: &mut Vec<Finding>,
+    index: &crate::pyset::NameIndex<'_>,
+    semantics: Semantics,
+    names: &BTreeSet<String>,
+) {
+    for r in resolutions.iter_mut() {
+        if !matches!(r.fix, Some(DepFix::IgnoreVersion { .. })) {
+            continue;
+        }
+        let Ok(req) = requirement::parse(&r.requirement) else {
+            continue;
+        };
+        let relaxed = if req.extras.is_empty() {
+            req.name.clone()
+        } else {
+            format!("{}[{}]", req.name, req.extras.join(","))
+        };
+        let installed = index.find(&req.name).map(|(_, p)| p.version.clone());
+        let accepted = installed.as_deref().is_some_and(|v| {
+            requirement::parse(&relaxed)
+                .is_ok_and(|bare| bare.admits(v, semantics) == Containment::Satisfied)
+        });
+        let help = if accepted {
+            format!(
+                "the generator rewrites it to `{relaxed}` in the manifest (postPatch), so nixpkgs' check only needs it installed"
+            )
+        } else {
+            "its installed version is not PEP 440, so not even the bare name passes nixpkgs' check: the generator removes it from the manifest (postPatch) and keeps the package in `dependencies`".to_owned()
+        };
+        if let Some(finding) = findings.iter_mut().find(|f| {
+            f.rule == "deps-version-conflict"
+                && f.location.file == r.manifest
+                && f.message.contains(&format!("`{}`", r.requirement))
+        }) {
+            finding.help = help;
+        }
+        r.fix = Some(if accepted {
+            DepFix::RelaxRequirement {
+                requirement: r.requirement.clone(),
+                relaxed,
+            }
+        } else {
+            DepFix::DropRequirement {
+                requirement: r.requirement.clone(),
+            }
+        });
+    }
+    findings.push(Finding::warning(
+        "deps-relaxed",
+        Location::file(resolutions.first().map(|r| r.manifest.clone()).unwrap_or_default()),
+        format!(
+            "{} names conflict with Home Assistant's set ({}); nixpkgs' hook passes `ignoreVersionRequirement` to the check unquoted, so it takes only one name",
+            names.len(),
+            names.iter().cloned().collect::<Vec<_>>().join(", ")
+        ),
+        "the generator relaxes these requirements in the manifest instead (postPatch); structured attributes are no way out, as they hide `domain` from the check",
+    ));
+}
+
 /// hassfest (2026-09): a custom integration may not list, or exact-pin, a package Home Assistant
 /// itself depends on.
 fn core_rule(
@@ -372,8 +456,26 @@ impl DepsReport {
         !crate::finding::has_errors(&self.findings)
             && self.resolutions.iter().all(|r| match &r.outcome {
                 Outcome::Missing { .. } => false,
-                Outcome::Unparsable { attr, .. } => attr.is_some(),
+                // nixpkgs' check skips what it cannot parse; so does the build.
                 _ => true,
             })
+    }
+
+    /// Why the build would fail, naming each requirement: empty when buildable.
+    pub fn refusals(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .findings
+            .iter()
+            .filter(|f| f.severity == crate::finding::Severity::Error)
+            .map(|f| f.message.clone())
+            .collect();
+        for r in &self.resolutions {
+            if let Outcome::Missing { .. } = r.outcome
+                && !out.iter().any(|m| m.contains(&r.requirement))
+            {
+                out.push(format!("`{}` is not in Home Assistant's Python set", r.requirement));
+            }
+        }
+        out
     }
 }

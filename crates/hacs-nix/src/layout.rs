@@ -65,9 +65,6 @@ pub struct LayoutOptions {
     pub label: String,
 }
 
-/// Placeholder versions kept in git by projects that stamp the real one at release time.
-const PLACEHOLDERS: &[&str] = &["0.0.0", "0.0.1", "0.1.0", "0.1.1", "0.0.0-dev", "dev"];
-
 pub fn analyse(tree: &mut Tree, kind: SourceKind, options: &LayoutOptions) -> Layout {
     let mut findings = Vec::new();
     let file = |path: &str| {
@@ -206,41 +203,107 @@ pub fn analyse(tree: &mut Tree, kind: SourceKind, options: &LayoutOptions) -> La
 
 /// Compares the manifest's version with the release tag (or, without one, looks for a
 /// placeholder); returns the version the generator should stamp.
+///
+/// Upstream's manifest is what Home Assistant shows, and a tag can be a typo that would
+/// downgrade it: a valid version is never rewritten. Only a placeholder, or a version the loader
+/// rejects (or none), is stamped, and only with a version derived from the tag that the loader
+/// accepts.
 pub fn version_against_tag(
     manifest: &Manifest,
     tag: Option<&str>,
     file: &str,
     findings: &mut Vec<Finding>,
 ) -> Option<String> {
-    let version = manifest.version.as_deref()?;
-    let placeholder = PLACEHOLDERS.contains(&version);
+    let at = Location {
+        file: file.to_owned(),
+        key: Some("version".to_owned()),
+        ..Location::default()
+    };
+    let version = manifest.version.as_deref();
+    let placeholder = version.is_some_and(is_placeholder);
     let Some(tag) = tag else {
-        if placeholder {
+        if let Some(version) = version.filter(|_| placeholder) {
             findings.push(Finding::warning(
                 "layout-version-placeholder",
-                Location { file: file.to_owned(), key: Some("version".to_owned()), ..Location::default() },
+                at,
                 format!("the manifest's version `{version}` looks like a placeholder stamped at release time"),
                 "pin a release: the generator stamps the tag's version in postPatch",
             ));
         }
         return None;
     };
-    let tag_version = tag.strip_prefix(['v', 'V']).unwrap_or(tag);
-    if version == tag_version || version.strip_prefix(['v', 'V']) == Some(tag_version) {
+    let derived = tag_version(tag);
+    if let Some(version) = version
+        && (version == tag || strip_v(version) == derived)
+    {
         return None;
     }
-    let (rule, what) = if placeholder {
-        ("layout-version-placeholder", "is a placeholder, not")
-    } else {
-        ("layout-version-drift", "differs from")
-    };
+    let loadable = version.is_some() && manifest.version_valid;
+    let shown = version.unwrap_or("(none)");
+    let derived_ok = manifest::version::classify(derived).is_some();
+    if loadable && !placeholder {
+        findings.push(Finding::warning(
+            "layout-version-drift",
+            at,
+            format!("the manifest's version `{shown}` differs from the release tag `{tag}`; Home Assistant and HACS would show `{shown}`"),
+            "both are valid versions, so the manifest is left as upstream wrote it (a tag can be a typo); tell upstream if they should agree",
+        ));
+        return None;
+    }
+    let what = if placeholder { "is a placeholder" } else { "is not a version Home Assistant loads" };
+    if !derived_ok {
+        findings.push(Finding::warning(
+            "layout-version-unstampable",
+            at,
+            format!("the manifest's version `{shown}` {what}, but the release tag `{tag}` gives no version Home Assistant accepts either"),
+            "nothing is stamped; pin a release with a version-shaped tag, or ask upstream to fix the manifest",
+        ));
+        return None;
+    }
+    let rule = if placeholder { "layout-version-placeholder" } else { "layout-version-stamped" };
     findings.push(Finding::warning(
         rule,
-        Location { file: file.to_owned(), key: Some("version".to_owned()), ..Location::default() },
-        format!("the manifest's version `{version}` {what} the release tag `{tag}`; Home Assistant and HACS would show `{version}`"),
-        format!("the generator stamps \"version\": \"{tag_version}\" in postPatch"),
+        at,
+        format!("the manifest's version `{shown}` {what}; the release tag is `{tag}`"),
+        format!("the generator stamps \"version\": \"{derived}\" in postPatch"),
     ));
-    Some(tag_version.to_owned())
+    Some(derived.to_owned())
+}
+
+/// `v1.2`, `V1.2`, `v.1.2` → `1.2`.
+fn tag_version(tag: &str) -> &str {
+    let rest = strip_v(tag);
+    rest.strip_prefix('.')
+        .filter(|r| rest.len() < tag.len() && r.starts_with(|c: char| c.is_ascii_digit()))
+        .unwrap_or(rest)
+}
+
+fn strip_v(text: &str) -> &str {
+    text.strip_prefix(['v', 'V']).unwrap_or(text)
+}
+
+/// Versions kept in git by projects that stamp the real one at release time: `0.0.0`, `v0.0.0`,
+/// `0.0.0-dev`, `0.0.0.dev0`, `0`, `dev`.
+fn is_placeholder(version: &str) -> bool {
+    let v = strip_v(version.trim());
+    if v == "dev" {
+        return true;
+    }
+    let end = v
+        .find(|c: char| !(c == '0' || c == '.'))
+        .unwrap_or(v.len());
+    let (zeros, suffix) = v.split_at(end);
+    let zeros_ok = zeros
+        .trim_end_matches('.')
+        .split('.')
+        .all(|part| part == "0");
+    let suffix = suffix.trim_start_matches(['-', '.', '_']);
+    zeros_ok
+        && !zeros.is_empty()
+        && (suffix.is_empty()
+            || suffix
+                .strip_prefix("dev")
+                .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())))
 }
 
 /// The hook's three patterns, applied to tree paths placed under `prefix`.

@@ -64,6 +64,10 @@ pub struct Patches {
     pub drop_requirements: BTreeMap<String, Vec<String>>,
     /// `custom_components/<folder>` renamed to the domain.
     pub rename_folder: Option<(String, String)>,
+    /// Manifest path → requirement → the relaxed requirement written instead (several version
+    /// conflicts, which `ignoreVersionRequirement` cannot carry).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub relax_requirements: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl Patches {
@@ -71,6 +75,7 @@ impl Patches {
         self.stamp_version.is_empty()
             && self.drop_requirements.values().all(Vec::is_empty)
             && self.rename_folder.is_none()
+            && self.relax_requirements.values().all(BTreeMap::is_empty)
     }
 }
 

@@ -280,7 +280,10 @@ fn recheck(
         failures.push(Failure {
             attr: attr.to_owned(),
             rule: "deps-unsatisfiable".to_owned(),
-            message: "its requirements are no longer met by Home Assistant's Python set".to_owned(),
+            message: format!(
+                "its requirements are no longer met by Home Assistant's Python set: {}",
+                report.refusals().join("; ")
+            ),
         });
     }
     findings
@@ -302,15 +305,27 @@ fn apply_deps(entry: &mut LockEntry, report: &deps::DepsReport, wanted: &Wanted,
     entry.dependencies = dependencies.into_iter().collect();
     entry.ignore_version_requirement = report.ignore_version_requirement.clone();
     let mut drops: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut relax: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for r in &report.resolutions {
-        if let Some(deps::DepFix::DropRequirement { requirement }) = &r.fix {
-            drops
+        match &r.fix {
+            Some(deps::DepFix::DropRequirement { requirement }) => drops
                 .entry(r.manifest.clone())
                 .or_default()
-                .push(requirement.clone());
+                .push(requirement.clone()),
+            Some(deps::DepFix::RelaxRequirement {
+                requirement,
+                relaxed,
+            }) => {
+                relax
+                    .entry(r.manifest.clone())
+                    .or_default()
+                    .insert(requirement.clone(), relaxed.clone());
+            }
+            _ => {}
         }
     }
     entry.patches.drop_requirements = drops;
+    entry.patches.relax_requirements = relax;
 }
 
 /// Accepted findings for the lock: warnings of `findings`, plus the kept ones of `old`.
@@ -460,16 +475,9 @@ fn pin_component(
         .or_default()
         .extend(all_findings.clone());
     if !report.buildable() {
-        let first = report
-            .findings
-            .iter()
-            .find(|f| f.severity == Severity::Error)
-            .map_or("a requirement cannot be met".to_owned(), |f| {
-                f.message.clone()
-            });
         return Err(fail(
             "deps-unsatisfiable",
-            format!("{first}; the previous pin is kept"),
+            format!("{}; the previous pin is kept", report.refusals().join("; ")),
         ));
     }
     if let Some(extra) = missing_extra.first() {

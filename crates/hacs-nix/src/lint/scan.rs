@@ -1,7 +1,8 @@
 //! Hand-written Nix, read with a real Nix parser (rnix): `buildHomeAssistantComponent` calls
 //! that take Python packages from `python3Packages`, `python3xxPackages` or `python3.pkgs`
 //! instead of Home Assistant's own set (the "Python version mismatch"), that switch the manifest
-//! check off, or that give `ignoreVersionRequirement` several names without structured attrs.
+//! check off, that give `ignoreVersionRequirement` several names, or that turn on structured
+//! attributes (which hide `domain` from the check).
 
 use std::sync::LazyLock;
 
@@ -127,6 +128,12 @@ fn check_component(set: &SyntaxNode, at: &dyn Fn(usize) -> Location, findings: &
     let structured = entries
         .iter()
         .any(|e| key_of(e) == "__structuredAttrs" && value_text(e) == "true");
+    // The check is off with `dontCheckManifest = true`, and silently when `installCheckPhase`
+    // is defined.
+    let manifest_checked = !entries.iter().any(|e| {
+        (key_of(e) == "dontCheckManifest" && value_text(e) == "true")
+            || key_of(e) == "installCheckPhase"
+    });
     for entry in &entries {
         let key = key_of(entry);
         let offset = usize::from(entry.text_range().start());
@@ -149,17 +156,26 @@ fn check_component(set: &SyntaxNode, at: &dyn Fn(usize) -> Location, findings: &
                 "`dontCheckManifest = true` switches off nixpkgs' check of requirements and domain".to_owned(),
                 "remove it and let `cargo xtask deps` say what fails; use ignoreVersionRequirement for real conflicts",
             )),
-            "ignoreVersionRequirement" if !structured => {
+            "ignoreVersionRequirement" => {
                 let items = entry.children().nth(1).filter(|v| v.kind() == SyntaxKind::NODE_LIST).map_or(0, |l| l.children().count());
                 if items > 1 {
                     findings.push(Finding::error(
                         "lint-ignore-several",
                         at(offset),
-                        format!("`ignoreVersionRequirement` has {items} names: without `__structuredAttrs = true` nixpkgs' hook passes them as one argument and the check fails with \"unrecognized arguments\""),
-                        "add `__structuredAttrs = true;` to the component",
+                        format!("`ignoreVersionRequirement` has {items} names: nixpkgs' hook passes the list to the check unquoted, so without structured attributes the check fails with \"unrecognized arguments\", and with them it cannot see `domain`"),
+                        format!(
+                            "keep at most one name; relax the other requirements in the manifest instead (each as the manifest spells it, then its bare name), with `python` among the arguments: postPatch = ''${{python.interpreter}} -c '{}' ${{lib.escapeShellArgs [ \"custom_components/<domain>/manifest.json\" \"\" \"numpy==1.26.4\" \"numpy\" \"dictor==0.1.11\" \"dictor\" ]}}'';",
+                            crate::nixgen::EDIT_MANIFEST
+                        ),
                     ));
                 }
             }
+            "__structuredAttrs" if structured && manifest_checked => findings.push(Finding::error(
+                "lint-structured-attrs",
+                at(offset),
+                "`__structuredAttrs = true` with the manifest check on: under structured attributes stdenv exports only `env`, so the check cannot see `domain` and fails with \"Derivation attribute domain (None) should match manifest domain\"".to_owned(),
+                "remove `__structuredAttrs` (and `env.domain` is no way out: mkDerivation refuses `env` names that are also arguments); for several version conflicts relax the requirements in postPatch",
+            )),
             _ => {}
         }
     }

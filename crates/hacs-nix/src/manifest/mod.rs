@@ -33,6 +33,18 @@ pub struct Manifest {
     pub iot_class: Option<String>,
 }
 
+/// Home Assistant core's `valid_domain`: `^(?!.+__)(?!_)[\da-z_]+(?<!_)$`. Also what makes a
+/// domain safe as a folder name and as a word in nixpkgs' install phase.
+pub fn valid_domain(domain: &str) -> bool {
+    !domain.is_empty()
+        && domain
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !domain.starts_with('_')
+        && !domain.ends_with('_')
+        && !domain.contains("__")
+}
+
 /// A checked file: its typed value when it could be read, and every finding.
 #[derive(Debug, Clone, Serialize)]
 pub struct Checked<T> {
@@ -177,20 +189,17 @@ impl Rules<'_> {
                 None
             }
             Some(Value::String(domain)) => {
-                let valid = !domain.is_empty()
-                    && domain
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-                    && !domain.starts_with(|c: char| c.is_ascii_digit());
-                if !valid {
-                    self.warn(
-                        "manifest-domain-format",
+                if !valid_domain(domain) {
+                    self.error(
+                        "manifest-domain-invalid",
                         "domain",
                         format!(
-                            "the domain `{domain}` is not lowercase letters, digits and underscores"
+                            "the domain `{}` is not a valid Home Assistant domain: the loader refuses it, and it would become a folder name and a word in nixpkgs' install phase",
+                            domain.escape_debug()
                         ),
-                        "a domain is a Python module name: lowercase letters, digits, underscores",
+                        "a domain is lowercase letters, digits and single underscores, neither starting nor ending with `_`",
                     );
+                    return None;
                 }
                 Some(domain.clone())
             }

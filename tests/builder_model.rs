@@ -1,0 +1,363 @@
+//! Generated derivations through the builder model (tests/support/builder.rs): nixpkgs' real
+//! build steps, modelled from the facts with real Nix, bash, Python, `packaging` and
+//! `awesomeversion`. Each case pins a repository from the loopback GitHub with the real binary,
+//! then builds what was written.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::path::Path;
+
+use serde_json::Value;
+use support::builder::Failed;
+use support::craft::{dir, file, symlink, tar_gz};
+use support::pipeline::{Case, manifest, shown};
+
+fn lock(case: &Case) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(case.pkgs().join("components.lock.json")).unwrap())
+        .unwrap()
+}
+
+fn installed(out: &Path, domain: &str) -> Value {
+    let text =
+        std::fs::read_to_string(out.join(format!("custom_components/{domain}/manifest.json")))
+            .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// No file whose name starts with `pwned` anywhere below `root`: no injected command ran.
+fn nothing_ran(root: &Path) {
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            assert!(!name.starts_with("pwned"), "a command ran: {}", e.path().display());
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            }
+        }
+    }
+}
+
+fn source_archive(top: &str, folder: &str, manifest_text: &str) -> Vec<u8> {
+    tar_gz(&[
+        dir(&format!("{top}/")),
+        file(
+            &format!("{top}/custom_components/{folder}/manifest.json"),
+            manifest_text.as_bytes(),
+        ),
+        file(&format!("{top}/custom_components/{folder}/__init__.py"), b""),
+    ])
+}
+
+/// Pins one source-archive repository as `attr` and returns the case.
+fn pinned(attr: &str, tag: &str, description: &str, archive: Vec<u8>) -> Case {
+    let mut case = Case::new();
+    case.source_release(&format!("o/{attr}"), tag, description, archive);
+    case.want(&format!("[{attr}]\nrepo = \"o/{attr}\"\n"));
+    let out = case.run(&["update-components"]);
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    case
+}
+
+/// What the generator wrote for two version conflicts before the fix (structured attributes);
+/// `{hash}` is the archive's.
+const TWO_CONFLICTS_BEFORE: &str = r#"{
+  lib,
+  buildHomeAssistantComponent,
+  fetchFromGitHub,
+  dictor,
+  numpy,
+}:
+
+buildHomeAssistantComponent {
+  owner = "o";
+  domain = "conflict";
+  version = "3.0";
+
+  src = fetchFromGitHub {
+    owner = "o";
+    repo = "conflict";
+    tag = "3.0";
+    hash = "{hash}";
+  };
+
+  dependencies = [
+    dictor
+    numpy
+  ];
+
+  ignoreVersionRequirement = [
+    "dictor"
+    "numpy"
+  ];
+
+  # Without structured attributes the check receives the names as one argument.
+  __structuredAttrs = true;
+}
+"#;
+
+#[test]
+fn two_version_conflicts_fail_before_the_fix_and_build_after() {
+    let case = pinned(
+        "conflict",
+        "3.0",
+        "Conflicts",
+        source_archive(
+            "c-3.0",
+            "conflict",
+            &manifest("conflict", "3.0", &["numpy==1.26.4", "dictor==0.1.11"]),
+        ),
+    );
+    let generated = std::fs::read_to_string(case.pkgs().join("conflict/default.nix")).unwrap();
+    let lock = lock(&case);
+    let entry = &lock["components"]["conflict"];
+
+    // After: no structured attributes, no ignore list; the manifest is relaxed in postPatch.
+    assert!(!generated.contains("__structuredAttrs"), "{generated}");
+    assert!(!generated.contains("ignoreVersionRequirement"), "{generated}");
+    assert_eq!(
+        entry["patches"]["relax_requirements"],
+        serde_json::json!({
+            "custom_components/conflict/manifest.json": { "dictor==0.1.11": "dictor", "numpy==1.26.4": "numpy" }
+        })
+    );
+    let built = case.build("conflict").unwrap_or_else(|e| panic!("{e}\n{generated}"));
+    assert!(!built.structured);
+    assert_eq!(
+        installed(&built.out, "conflict")["requirements"],
+        serde_json::json!(["numpy", "dictor"])
+    );
+
+    // Before: the same release, as the generator used to write it.
+    let hash = entry["hash"].as_str().unwrap();
+    let before = TWO_CONFLICTS_BEFORE.replace("{hash}", hash);
+    let path = case.pkgs().join("conflict/default.nix");
+    std::fs::write(&path, &before).unwrap();
+    let Failed { phase, message } = case.build("conflict").unwrap_err();
+    assert_eq!(phase, "manifest-check", "{message}");
+    assert!(
+        message.contains("Derivation attribute domain (None) should match manifest domain"),
+        "structured attributes hide `domain` from the check: {message}"
+    );
+    // ... and without structured attributes the two names reach argparse as two words.
+    let plain = before.replace(
+        "  # Without structured attributes the check receives the names as one argument.\n  __structuredAttrs = true;\n",
+        "",
+    );
+    std::fs::write(&path, &plain).unwrap();
+    let Failed { phase, message } = case.build("conflict").unwrap_err();
+    assert_eq!(phase, "manifest-check", "{message}");
+    assert!(
+        message.contains("unrecognized arguments: numpy"),
+        "plain mode joins the list with a space: {message}"
+    );
+}
+
+#[test]
+fn one_conflict_uses_ignore_version_requirement() {
+    let case = pinned(
+        "one",
+        "1.0",
+        "One conflict",
+        source_archive("one-1.0", "one", &manifest("one", "1.0", &["numpy==1.26.4", "aiohttp>=3"])),
+    );
+    let built = case.build("one").unwrap();
+    assert_eq!(built.args["ignoreVersionRequirement"], serde_json::json!(["numpy"]));
+    assert_eq!(
+        installed(&built.out, "one")["requirements"],
+        serde_json::json!(["numpy==1.26.4", "aiohttp>=3"]),
+        "the manifest is left as upstream wrote it"
+    );
+    // A requirement the model cannot satisfy makes it fail: the check is real.
+    std::fs::write(
+        case.pkgs().join("one/default.nix"),
+        std::fs::read_to_string(case.pkgs().join("one/default.nix"))
+            .unwrap()
+            .replace("ignoreVersionRequirement = [ \"numpy\" ];", ""),
+    )
+    .unwrap();
+    let failure = case.build("one").unwrap_err();
+    assert!(
+        failure.message.contains("numpy==1.26.4 not satisfied by version 2.3.4"),
+        "{failure}"
+    );
+}
+
+#[test]
+fn zip_release_with_a_placeholder_version_is_stamped_and_loads() {
+    let mut case = Case::new();
+    let zip = support::craft::zip(&[
+        ("__init__.py", 0o644, b"".as_slice()),
+        (
+            "manifest.json",
+            0o644,
+            manifest("zipped", "0.0.0", &["aiogithubapi>=22.10.1"]).as_bytes(),
+        ),
+        ("frontend/", 0o755, b""),
+        ("frontend/manifest.json", 0o644, br#"{"name": "web app"}"#),
+    ]);
+    case.zip_release("o/zipped", "v2.1.0", "zipped.zip", zip);
+    case.want("[zipped]\nrepo = \"o/zipped\"\n");
+    let out = case.run(&["update-components"]);
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    let built = case.build("zipped").unwrap();
+    assert_eq!(built.args["src"]["fetcher"], "fetchzip");
+    let m = installed(&built.out, "zipped");
+    assert_eq!(m["version"], "2.1.0");
+    assert!(built.out.join("custom_components/zipped/frontend/manifest.json").exists());
+}
+
+#[test]
+fn marker_false_requirement_is_dropped_folder_renamed_git_url_skipped() {
+    let hostile_marker = r#"not-in-nixpkgs>=1; python_version < "3.8" and platform_release == "'$(touch pwned-marker)' ${x} '' `touch pwned-tick`""#;
+    let case = pinned(
+        "renamed",
+        "v1.0.0",
+        "Renamed",
+        source_archive(
+            "r-1.0.0",
+            "old_folder",
+            &manifest(
+                "renamed",
+                "1.0.0",
+                &[
+                    hostile_marker,
+                    "aiohttp>=3",
+                    "git+https://git.aubio.org/aubio/aubio/",
+                    "x; touch pwned-unparsable",
+                    "$(touch pwned-dollar)",
+                ],
+            ),
+        ),
+    );
+    let built = case.build("renamed").unwrap();
+    let m = installed(&built.out, "renamed");
+    assert_eq!(
+        m["requirements"],
+        serde_json::json!([
+            "aiohttp>=3",
+            "git+https://git.aubio.org/aubio/aubio/",
+            "x; touch pwned-unparsable",
+            "$(touch pwned-dollar)"
+        ]),
+        "only the requirement whose marker is false is removed; unparsable ones stay, as the check skips them"
+    );
+    assert!(!built.out.join("custom_components/old_folder").exists());
+    nothing_ran(built.work.path());
+    nothing_ran(case.dir.path());
+}
+
+#[test]
+fn content_in_root_installs_the_root_as_the_domain() {
+    let archive = tar_gz(&[
+        dir("root-1.0/"),
+        file("root-1.0/manifest.json", manifest("rooted", "1.0", &[]).as_bytes()),
+        file("root-1.0/__init__.py", b""),
+        file("root-1.0/hacs.json", br#"{"name":"Rooted","content_in_root":true}"#),
+    ]);
+    let case = pinned("rooted", "1.0", "Rooted", archive);
+    let built = case.build("rooted").unwrap();
+    assert!(built.out.join("custom_components/rooted/__init__.py").exists());
+}
+
+#[test]
+fn hostile_upstream_text_stays_data() {
+    // A tag with a command substitution: not a version Home Assistant accepts, so it is never
+    // stamped; the placeholder stays and the derivation still builds.
+    let tag = "1.0.0$(touch pwned-tag)";
+    let description = "Describes ${builtins.currentSystem} and $(touch pwned-description) '' it";
+    let case = pinned(
+        "hostile",
+        tag,
+        description,
+        source_archive(
+            "h",
+            "hostile",
+            &manifest(
+                "hostile",
+                "0.0.0",
+                &[
+                    r#"numpy==1.26.4; implementation_name != "'$(touch pwned-relax)' ${x} ''""#,
+                    "dictor==0.1.11",
+                ],
+            ),
+        ),
+    );
+    let built = case.build("hostile").unwrap();
+    assert_eq!(built.args["src"]["tag"], tag);
+    assert_eq!(built.args["meta"]["description"], description);
+    let m = installed(&built.out, "hostile");
+    assert_eq!(m["version"], "0.0.0", "a tag the loader rejects is never stamped");
+    assert_eq!(m["requirements"], serde_json::json!(["numpy", "dictor"]));
+    let lock = lock(&case);
+    let rules: Vec<&str> = lock["components"]["hostile"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(rules.contains(&"layout-version-unstampable"), "{rules:?}");
+    nothing_ran(built.work.path());
+    nothing_ran(case.dir.path());
+
+    // A stamped tag with a quote-shaped version in the manifest (the loader rejects it).
+    let case = pinned(
+        "quoted",
+        "v1.0.1",
+        "Quoted",
+        source_archive("q", "quoted", &manifest("quoted", "1.0'", &[])),
+    );
+    let built = case.build("quoted").unwrap();
+    assert_eq!(installed(&built.out, "quoted")["version"], "1.0.1");
+}
+
+#[test]
+fn invalid_domains_are_refused_before_any_nix_is_written() {
+    for domain in ["../../evil", "pwn$(touch pwned-domain)", "Bad-Domain", "a__b"] {
+        let mut case = Case::new();
+        case.source_release(
+            "o/evil",
+            "1.0",
+            "Evil",
+            source_archive("e-1.0", "evil", &manifest(domain, "1.0", &[])),
+        );
+        case.want("[evil]\nrepo = \"o/evil\"\n");
+        let out = case.run(&["update-components"]);
+        let text = shown(&out);
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert!(text.contains("manifest-domain-invalid"), "{text}");
+        assert!(!case.pkgs().join("evil").exists(), "{domain}: no Nix written");
+        let names: Vec<String> = std::fs::read_dir(case.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.iter().all(|n| n == "pkgs" || n == ".cache"),
+            "{domain}: nothing written beside pkgs/: {names:?}"
+        );
+        nothing_ran(case.dir.path());
+    }
+}
+
+#[test]
+fn the_model_sees_broken_symlinks_in_the_installed_tree() {
+    let archive = tar_gz(&[
+        dir("s-1.0/"),
+        file(
+            "s-1.0/custom_components/linked/manifest.json",
+            manifest("linked", "1.0", &[]).as_bytes(),
+        ),
+        symlink("s-1.0/custom_components/linked/core", "/home/dev/homeassistant"),
+    ]);
+    let mut case = Case::new();
+    case.source_release("o/linked", "1.0", "Linked", archive);
+    case.want("[linked]\nrepo = \"o/linked\"\n");
+    let out = case.run(&["update-components"]);
+    if out.status.code() == Some(0) {
+        let failure = case.build("linked").unwrap_err();
+        assert_eq!(failure.phase, "fixup", "{failure}");
+        assert!(failure.message.contains("missing target"), "{failure}");
+    }
+}
