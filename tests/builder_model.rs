@@ -14,8 +14,10 @@ use support::craft::{dir, file, symlink, tar_gz};
 use support::pipeline::{Case, manifest, shown};
 
 fn lock(case: &Case) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(case.pkgs().join("components.lock.json")).unwrap())
-        .unwrap()
+    serde_json::from_str(
+        &std::fs::read_to_string(case.pkgs().join("components.lock.json")).unwrap(),
+    )
+    .unwrap()
 }
 
 fn installed(out: &Path, domain: &str) -> Value {
@@ -32,7 +34,11 @@ fn nothing_ran(root: &Path) {
         for e in std::fs::read_dir(&d).unwrap() {
             let e = e.unwrap();
             let name = e.file_name().to_string_lossy().into_owned();
-            assert!(!name.starts_with("pwned"), "a command ran: {}", e.path().display());
+            assert!(
+                !name.starts_with("pwned"),
+                "a command ran: {}",
+                e.path().display()
+            );
             if e.file_type().unwrap().is_dir() {
                 stack.push(e.path());
             }
@@ -47,7 +53,10 @@ fn source_archive(top: &str, folder: &str, manifest_text: &str) -> Vec<u8> {
             &format!("{top}/custom_components/{folder}/manifest.json"),
             manifest_text.as_bytes(),
         ),
-        file(&format!("{top}/custom_components/{folder}/__init__.py"), b""),
+        file(
+            &format!("{top}/custom_components/{folder}/__init__.py"),
+            b"",
+        ),
     ])
 }
 
@@ -116,14 +125,19 @@ fn two_version_conflicts_fail_before_the_fix_and_build_after() {
 
     // After: no structured attributes, no ignore list; the manifest is relaxed in postPatch.
     assert!(!generated.contains("__structuredAttrs"), "{generated}");
-    assert!(!generated.contains("ignoreVersionRequirement"), "{generated}");
+    assert!(
+        !generated.contains("ignoreVersionRequirement"),
+        "{generated}"
+    );
     assert_eq!(
         entry["patches"]["relax_requirements"],
         serde_json::json!({
             "custom_components/conflict/manifest.json": { "dictor==0.1.11": "dictor", "numpy==1.26.4": "numpy" }
         })
     );
-    let built = case.build("conflict").unwrap_or_else(|e| panic!("{e}\n{generated}"));
+    let built = case
+        .build("conflict")
+        .unwrap_or_else(|e| panic!("{e}\n{generated}"));
     assert!(!built.structured);
     assert_eq!(
         installed(&built.out, "conflict")["requirements"],
@@ -161,10 +175,17 @@ fn one_conflict_uses_ignore_version_requirement() {
         "one",
         "1.0",
         "One conflict",
-        source_archive("one-1.0", "one", &manifest("one", "1.0", &["numpy==1.26.4", "aiohttp>=3"])),
+        source_archive(
+            "one-1.0",
+            "one",
+            &manifest("one", "1.0", &["numpy==1.26.4", "aiohttp>=3"]),
+        ),
     );
     let built = case.build("one").unwrap();
-    assert_eq!(built.args["ignoreVersionRequirement"], serde_json::json!(["numpy"]));
+    assert_eq!(
+        built.args["ignoreVersionRequirement"],
+        serde_json::json!(["numpy"])
+    );
     assert_eq!(
         installed(&built.out, "one")["requirements"],
         serde_json::json!(["numpy==1.26.4", "aiohttp>=3"]),
@@ -180,7 +201,9 @@ fn one_conflict_uses_ignore_version_requirement() {
     .unwrap();
     let failure = case.build("one").unwrap_err();
     assert!(
-        failure.message.contains("numpy==1.26.4 not satisfied by version 2.3.4"),
+        failure
+            .message
+            .contains("numpy==1.26.4 not satisfied by version 2.3.4"),
         "{failure}"
     );
 }
@@ -206,7 +229,12 @@ fn zip_release_with_a_placeholder_version_is_stamped_and_loads() {
     assert_eq!(built.args["src"]["fetcher"], "fetchzip");
     let m = installed(&built.out, "zipped");
     assert_eq!(m["version"], "2.1.0");
-    assert!(built.out.join("custom_components/zipped/frontend/manifest.json").exists());
+    assert!(
+        built
+            .out
+            .join("custom_components/zipped/frontend/manifest.json")
+            .exists()
+    );
 }
 
 #[test]
@@ -253,13 +281,24 @@ fn marker_false_requirement_is_dropped_folder_renamed_git_url_skipped() {
 fn content_in_root_installs_the_root_as_the_domain() {
     let archive = tar_gz(&[
         dir("root-1.0/"),
-        file("root-1.0/manifest.json", manifest("rooted", "1.0", &[]).as_bytes()),
+        file(
+            "root-1.0/manifest.json",
+            manifest("rooted", "1.0", &[]).as_bytes(),
+        ),
         file("root-1.0/__init__.py", b""),
-        file("root-1.0/hacs.json", br#"{"name":"Rooted","content_in_root":true}"#),
+        file(
+            "root-1.0/hacs.json",
+            br#"{"name":"Rooted","content_in_root":true}"#,
+        ),
     ]);
     let case = pinned("rooted", "1.0", "Rooted", archive);
     let built = case.build("rooted").unwrap();
-    assert!(built.out.join("custom_components/rooted/__init__.py").exists());
+    assert!(
+        built
+            .out
+            .join("custom_components/rooted/__init__.py")
+            .exists()
+    );
 }
 
 #[test]
@@ -289,7 +328,10 @@ fn hostile_upstream_text_stays_data() {
     assert_eq!(built.args["src"]["tag"], tag);
     assert_eq!(built.args["meta"]["description"], description);
     let m = installed(&built.out, "hostile");
-    assert_eq!(m["version"], "0.0.0", "a tag the loader rejects is never stamped");
+    assert_eq!(
+        m["version"], "0.0.0",
+        "a tag the loader rejects is never stamped"
+    );
     assert_eq!(m["requirements"], serde_json::json!(["numpy", "dictor"]));
     let lock = lock(&case);
     let rules: Vec<&str> = lock["components"]["hostile"]["findings"]
@@ -315,7 +357,12 @@ fn hostile_upstream_text_stays_data() {
 
 #[test]
 fn invalid_domains_are_refused_before_any_nix_is_written() {
-    for domain in ["../../evil", "pwn$(touch pwned-domain)", "Bad-Domain", "a__b"] {
+    for domain in [
+        "../../evil",
+        "pwn$(touch pwned-domain)",
+        "Bad-Domain",
+        "a__b",
+    ] {
         let mut case = Case::new();
         case.source_release(
             "o/evil",
@@ -328,7 +375,10 @@ fn invalid_domains_are_refused_before_any_nix_is_written() {
         let text = shown(&out);
         assert_eq!(out.status.code(), Some(1), "{text}");
         assert!(text.contains("manifest-domain-invalid"), "{text}");
-        assert!(!case.pkgs().join("evil").exists(), "{domain}: no Nix written");
+        assert!(
+            !case.pkgs().join("evil").exists(),
+            "{domain}: no Nix written"
+        );
         let names: Vec<String> = std::fs::read_dir(case.dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -342,22 +392,52 @@ fn invalid_domains_are_refused_before_any_nix_is_written() {
 }
 
 #[test]
-fn the_model_sees_broken_symlinks_in_the_installed_tree() {
+fn symlinks_that_would_dangle_in_out_are_removed() {
     let archive = tar_gz(&[
         dir("s-1.0/"),
         file(
             "s-1.0/custom_components/linked/manifest.json",
             manifest("linked", "1.0", &[]).as_bytes(),
         ),
-        symlink("s-1.0/custom_components/linked/core", "/home/dev/homeassistant"),
+        file("s-1.0/custom_components/linked/real.py", b""),
+        file("s-1.0/LICENSE", b"MIT"),
+        // A developer's link to a local Home Assistant checkout, a self-link, a link out of the
+        // installed subtree, and a good relative link that must stay.
+        symlink(
+            "s-1.0/custom_components/linked/core",
+            "/home/dev/homeassistant",
+        ),
+        symlink("s-1.0/custom_components/linked/self", "self"),
+        symlink("s-1.0/custom_components/linked/LICENSE", "../../LICENSE"),
+        symlink("s-1.0/custom_components/linked/alias.py", "real.py"),
+        // Outside what the install phase copies: not our business.
+        symlink("s-1.0/docs-link", "/nowhere"),
     ]);
-    let mut case = Case::new();
-    case.source_release("o/linked", "1.0", "Linked", archive);
-    case.want("[linked]\nrepo = \"o/linked\"\n");
-    let out = case.run(&["update-components"]);
-    if out.status.code() == Some(0) {
-        let failure = case.build("linked").unwrap_err();
-        assert_eq!(failure.phase, "fixup", "{failure}");
-        assert!(failure.message.contains("missing target"), "{failure}");
-    }
+    let case = pinned("linked", "1.0", "Linked", archive);
+    let lock = lock(&case);
+    assert_eq!(
+        lock["components"]["linked"]["patches"]["remove_symlinks"],
+        serde_json::json!([
+            "custom_components/linked/LICENSE",
+            "custom_components/linked/core",
+            "custom_components/linked/self"
+        ])
+    );
+    let built = case.build("linked").unwrap();
+    let installed = built.out.join("custom_components/linked");
+    assert!(installed.join("alias.py").exists());
+    assert!(!installed.join("core").exists() && installed.join("core").symlink_metadata().is_err());
+
+    // Without the fix the fixup check fails, as nixpkgs' does.
+    let path = case.pkgs().join("linked/default.nix");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let without: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("rm -- "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(without, text);
+    std::fs::write(&path, without).unwrap();
+    let failure = case.build("linked").unwrap_err();
+    assert_eq!(failure.phase, "fixup", "{failure}");
 }

@@ -425,13 +425,27 @@ fn resolution_table_under_both_packaging_generations() {
                 row.0
             );
             match &resolution.outcome {
-                Outcome::VersionConflict { .. } => {
-                    assert_eq!(
-                        resolution.fix,
-                        Some(DepFix::IgnoreVersion {
-                            name: resolution.name.clone().unwrap()
-                        })
-                    );
+                // Several names conflict: each is relaxed to its bare name, or removed where
+                // even that fails; never ignored by name.
+                Outcome::VersionConflict { version, .. } => {
+                    let name = resolution.name.clone().unwrap();
+                    // Even a bare name fails under packaging 25, which raises on a version
+                    // that is not PEP 440 and excludes pre-releases; 26 accepts both.
+                    let dropped = shape == "2025"
+                        && (version.starts_with("unstable")
+                            || version.contains("rc")
+                            || version.contains("dev"));
+                    let expected = if dropped {
+                        DepFix::DropRequirement {
+                            requirement: row.0.to_owned(),
+                        }
+                    } else {
+                        DepFix::RelaxRequirement {
+                            requirement: row.0.to_owned(),
+                            relaxed: name,
+                        }
+                    };
+                    assert_eq!(resolution.fix, Some(expected), "{}", row.0);
                 }
                 Outcome::NotNeeded { .. } => assert!(matches!(
                     resolution.fix,
@@ -440,23 +454,17 @@ fn resolution_table_under_both_packaging_generations() {
                 _ => assert_eq!(resolution.fix, None, "{}", row.0),
             }
         }
-        assert!(
-            !report.buildable(),
-            "a missing package and a nameless URL cannot be built"
-        );
+        assert!(!report.buildable(), "a missing package cannot be built");
         assert!(report.findings.iter().any(|f| f.rule == "deps-missing"));
         assert!(
-            report
-                .findings
-                .iter()
-                .any(|f| f.rule == "deps-ignore-several"),
-            "several ignoreVersionRequirement names are a risk"
+            report.findings.iter().any(|f| f.rule == "deps-relaxed"),
+            "several conflicts are relaxed in the manifest"
         );
-        // The name exactly as the manifest spells it.
+        assert!(report.ignore_version_requirement.is_empty());
         assert!(
             report
-                .ignore_version_requirement
-                .contains(&"numpy".to_owned())
+                .relax_requirements
+                .contains(&("numpy==1.26.4".to_owned(), "numpy".to_owned()))
         );
         assert!(
             report.dependencies.contains(&"aiogithubapi".to_owned())
@@ -467,6 +475,61 @@ fn resolution_table_under_both_packaging_generations() {
             "the alias is not chosen over the real attribute"
         );
     }
+}
+
+#[test]
+fn one_conflict_is_ignored_by_name_and_unparsable_requirements_are_skipped() {
+    let report = resolve(
+        "2026",
+        &[
+            "numpy==1.26.4",
+            "numpy[extra]>=1,<2; python_version >= \"3\"",
+            "git+https://git.aubio.org/aubio/aubio/",
+            "x; touch pwned",
+        ],
+        &[],
+        None,
+    );
+    // The same name twice is still one name: the nixpkgs convention.
+    assert_eq!(report.ignore_version_requirement, ["numpy"]);
+    assert!(report.relax_requirements.is_empty());
+    assert!(
+        report.buildable(),
+        "nixpkgs' check skips what it cannot parse: {:?}",
+        report.findings
+    );
+    assert!(report.refusals().is_empty());
+
+    // Two names: relaxed, extras kept.
+    let report = resolve(
+        "2026",
+        &[
+            "numpy[extra]>=1,<2; python_version >= \"3\"",
+            "dictor==0.1.11",
+        ],
+        &[],
+        None,
+    );
+    assert!(report.ignore_version_requirement.is_empty());
+    assert_eq!(
+        report.relax_requirements,
+        [
+            ("dictor==0.1.11".to_owned(), "dictor".to_owned()),
+            (
+                "numpy[extra]>=1,<2; python_version >= \"3\"".to_owned(),
+                "numpy[extra]".to_owned()
+            )
+        ]
+    );
+    let missing = resolve("2026", &["not-in-nixpkgs==1.0"], &[], None);
+    assert!(
+        missing
+            .refusals()
+            .iter()
+            .any(|r| r.contains("not-in-nixpkgs")),
+        "a refusal names the requirement: {:?}",
+        missing.refusals()
+    );
 }
 
 #[test]

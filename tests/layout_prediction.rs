@@ -135,10 +135,89 @@ fn placeholder_version_is_stamped_from_the_tag() {
         &options(Some("v5.2.4"), ""),
     );
     assert!(rules(&layout).contains(&"layout-version-drift"));
-    assert!(layout.fixes.contains(&Fix::StampVersion {
-        manifest: "custom_components/localtuya/manifest.json".to_owned(),
-        version: "5.2.4".to_owned()
-    }));
+    assert!(
+        layout.fixes.is_empty(),
+        "a valid manifest version is never rewritten: {:?}",
+        layout.fixes
+    );
+}
+
+/// Which versions are stamped: only placeholders and versions the loader refuses, only with a
+/// tag-derived version the loader accepts.
+#[test]
+fn versions_worth_stamping() {
+    let cases: &[(&str, &str, Option<&str>, &str)] = &[
+        ("0.0.0", "1.69-Release", None, "layout-version-unstampable"),
+        (
+            "0.0.0",
+            "v.3.4.2",
+            Some("3.4.2"),
+            "layout-version-placeholder",
+        ),
+        (
+            "v0.0.0",
+            "v1.2.3",
+            Some("1.2.3"),
+            "layout-version-placeholder",
+        ),
+        (
+            "0.0.0-dev0",
+            "2.0.0",
+            Some("2.0.0"),
+            "layout-version-placeholder",
+        ),
+        (
+            "0.0.0.dev0",
+            "V2.0.1",
+            Some("2.0.1"),
+            "layout-version-placeholder",
+        ),
+        ("dev", "2.0.0", Some("2.0.0"), "layout-version-placeholder"),
+        // A valid tag lower than the manifest's version: warned about, never a downgrade.
+        ("2.1.0", "v2.0.9", None, "layout-version-drift"),
+        ("0.1.1", "v1.25.0", None, "layout-version-drift"),
+        // The loader refuses the manifest's version: stamped when the tag gives a good one.
+        ("main", "v1.4.0", Some("1.4.0"), "layout-version-stamped"),
+        (
+            "%%%VERSION%%%",
+            "1.0.0$(touch x)",
+            None,
+            "layout-version-unstampable",
+        ),
+    ];
+    for (version, tag, stamped, rule) in cases {
+        let manifest = MANIFEST
+            .replace("\"hacs\"", "\"demo\"")
+            .replace("\"0.0.0\"", &serde_json::to_string(version).unwrap());
+        let mut tree = source(&[
+            dir("d/custom_components/demo/"),
+            file(
+                "d/custom_components/demo/manifest.json",
+                manifest.as_bytes(),
+            ),
+        ]);
+        let layout = layout::analyse(
+            &mut tree,
+            SourceKind::SourceArchive,
+            &options(Some(tag), ""),
+        );
+        let stamp = layout.fixes.iter().find_map(|f| match f {
+            Fix::StampVersion { version, .. } => Some(version.as_str()),
+            _ => None,
+        });
+        assert_eq!(stamp, *stamped, "{version} at {tag}");
+        assert!(
+            rules(&layout).contains(rule),
+            "{version} at {tag}: {:?}",
+            rules(&layout)
+        );
+        if let Some(stamp) = stamp {
+            assert!(
+                hacs_nix::manifest::version::classify(stamp).is_some(),
+                "a stamped version passes the loader's rule"
+            );
+        }
+    }
 }
 
 #[test]

@@ -326,7 +326,10 @@ fn scanner_on_realistic_nix() {
         ),
         [("lint-structured-attrs", 4)]
     );
-    let several = scan("f.nix", "{ b }:\nb.buildHomeAssistantComponent {\n  ignoreVersionRequirement = [ \"a\" \"b\" ];\n}\n");
+    let several = scan(
+        "f.nix",
+        "{ b }:\nb.buildHomeAssistantComponent {\n  ignoreVersionRequirement = [ \"a\" \"b\" ];\n}\n",
+    );
     assert!(
         several[0].help.contains("postPatch") && several[0].help.contains("lib.escapeShellArgs"),
         "the help shows the relaxation to write: {}",

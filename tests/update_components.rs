@@ -356,7 +356,10 @@ fn pins_realistic_repositories_and_reruns_as_a_no_op() {
 
     // Two conflicts: relaxed in the manifest, no ignore list, no structured attributes.
     let conflict = &index["conflict"];
-    assert!(conflict.get("ignoreVersionRequirement").is_none(), "{conflict}");
+    assert!(
+        conflict.get("ignoreVersionRequirement").is_none(),
+        "{conflict}"
+    );
     assert!(conflict.get("__structuredAttrs").is_none(), "{conflict}");
     assert_eq!(builder::dependency_attrs(conflict), ["dictor", "numpy"]);
 
@@ -409,13 +412,21 @@ fn pins_realistic_repositories_and_reruns_as_a_no_op() {
         serde_json::json!(["aiogithubapi>=22.10.1"])
     );
     let built = builder::build(dir.path(), "midea_ac", &served).unwrap();
-    assert!(built.out.join("custom_components/midea_ac/manifest.json").exists());
+    assert!(
+        built
+            .out
+            .join("custom_components/midea_ac/manifest.json")
+            .exists()
+    );
     let built = builder::build(dir.path(), "conflict", &served).unwrap();
     let relaxed: Value = serde_json::from_slice(
         &std::fs::read(built.out.join("custom_components/conflict/manifest.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(relaxed["requirements"], serde_json::json!(["numpy", "dictor"]));
+    assert_eq!(
+        relaxed["requirements"],
+        serde_json::json!(["numpy", "dictor"])
+    );
     builder::build(dir.path(), "plain", &served).unwrap();
 
     // Golden files, reviewed.

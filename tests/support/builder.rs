@@ -39,9 +39,29 @@ pub fn oracle_python() -> String {
 
 /// `lib.licenses` attributes the generator may write.
 const LICENSES: &[&str] = &[
-    "mit", "asl20", "gpl3Only", "gpl3Plus", "gpl2Only", "gpl2Plus", "lgpl3Only", "lgpl3Plus",
-    "lgpl21Only", "lgpl21Plus", "agpl3Only", "agpl3Plus", "bsd2", "bsd3", "bsd0", "mpl20", "isc",
-    "unlicense", "cc0", "epl20", "zlib", "wtfpl", "eupl12",
+    "mit",
+    "asl20",
+    "gpl3Only",
+    "gpl3Plus",
+    "gpl2Only",
+    "gpl2Plus",
+    "lgpl3Only",
+    "lgpl3Plus",
+    "lgpl21Only",
+    "lgpl21Plus",
+    "agpl3Only",
+    "agpl3Plus",
+    "bsd2",
+    "bsd3",
+    "bsd0",
+    "mpl20",
+    "isc",
+    "unlicense",
+    "cc0",
+    "epl20",
+    "zlib",
+    "wtfpl",
+    "eupl12",
 ];
 
 /// A successful build: the installed tree and what was evaluated.
@@ -77,7 +97,10 @@ fn failed(phase: &str, message: impl Into<String>) -> Failed {
 /// Evaluates `body` in `checkout` with `callPackage` bound as Home Assistant's would call a
 /// component, against recording stubs; dependencies come back as `{ attr, pname, version }`.
 fn eval_with_stubs(checkout: &Path, body: &str) -> Result<Value, Failed> {
-    let licenses: String = LICENSES.iter().map(|l| format!("{l} = \"{l}\"; ")).collect();
+    let licenses: String = LICENSES
+        .iter()
+        .map(|l| format!("{l} = \"{l}\"; "))
+        .collect();
     // nixpkgs' `escapeShellArg`: left alone when it matches `[[:alnum:],._+:@%/-]+`, else
     // single-quoted with each `'` written as `'\''`.
     let expr = format!(
@@ -144,7 +167,10 @@ fn src_url(src: &Value) -> Result<String, Failed> {
     match src["fetcher"].as_str() {
         Some("fetchzip") => s("url").ok_or_else(|| failed("fetch", "fetchzip without url")),
         Some("fetchFromGitHub") => {
-            let (owner, repo) = (s("owner").unwrap_or_default(), s("repo").unwrap_or_default());
+            let (owner, repo) = (
+                s("owner").unwrap_or_default(),
+                s("repo").unwrap_or_default(),
+            );
             match (s("tag"), s("rev")) {
                 (Some(tag), None) => Ok(format!(
                     "https://github.com/{owner}/{repo}/archive/refs/tags/{tag}.tar.gz"
@@ -152,7 +178,10 @@ fn src_url(src: &Value) -> Result<String, Failed> {
                 (None, Some(rev)) => Ok(format!(
                     "https://github.com/{owner}/{repo}/archive/{rev}.tar.gz"
                 )),
-                _ => Err(failed("fetch", "fetchFromGitHub needs exactly one of tag and rev")),
+                _ => Err(failed(
+                    "fetch",
+                    "fetchFromGitHub needs exactly one of tag and rev",
+                )),
             }
         }
         other => Err(failed("fetch", format!("unknown fetcher {other:?}"))),
@@ -194,7 +223,10 @@ fn environment(args: &Value, structured: bool) -> Result<String, Failed> {
     };
     for (name, value) in map {
         // Not derivation attributes: mkDerivation takes meta and passthru off; src is unpacked.
-        if matches!(name.as_str(), "meta" | "passthru" | "src" | "__structuredAttrs") {
+        if matches!(
+            name.as_str(),
+            "meta" | "passthru" | "src" | "__structuredAttrs"
+        ) {
             continue;
         }
         if name == "env" {
@@ -343,8 +375,8 @@ pub fn build(
     let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
     let phase = stderr
         .lines()
-        .filter_map(|l| l.strip_prefix("@@phase "))
-        .last()
+        .rev()
+        .find_map(|l| l.strip_prefix("@@phase "))
         .unwrap_or("patch")
         .to_owned();
     if !run.status.success() {
@@ -392,7 +424,10 @@ pub fn load(out: &Path) -> Result<BTreeMap<String, Value>, Failed> {
         let manifest: Value = serde_json::from_str(&text)
             .map_err(|e| failed("load", format!("{folder}/manifest.json is not JSON: {e}")))?;
         let domain = manifest["domain"].as_str().ok_or_else(|| {
-            failed("load", format!("{folder}/manifest.json: KeyError: 'domain'"))
+            failed(
+                "load",
+                format!("{folder}/manifest.json: KeyError: 'domain'"),
+            )
         })?;
         if domain != folder {
             return Err(failed(

@@ -28,7 +28,10 @@ pub enum DepFix {
     /// Rewrite the requirement in the manifest in `postPatch` (its bare name, extras kept), so
     /// the check only needs it installed: how several conflicts are fixed, since nixpkgs' hook
     /// cannot take more than one `ignoreVersionRequirement` name.
-    RelaxRequirement { requirement: String, relaxed: String },
+    RelaxRequirement {
+        requirement: String,
+        relaxed: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -227,7 +230,13 @@ pub fn resolve(
     }
 
     let relax = if ignore_version.len() > 1 {
-        relax_conflicts(&mut resolutions, &mut findings, &index, semantics, &ignore_version);
+        relax_conflicts(
+            &mut resolutions,
+            &mut findings,
+            &index,
+            semantics,
+            &ignore_version,
+        );
         ignore_version.clear();
         let mut relax = Vec::new();
         for r in &resolutions {
@@ -473,7 +482,10 @@ impl DepsReport {
             if let Outcome::Missing { .. } = r.outcome
                 && !out.iter().any(|m| m.contains(&r.requirement))
             {
-                out.push(format!("`{}` is not in Home Assistant's Python set", r.requirement));
+                out.push(format!(
+                    "`{}` is not in Home Assistant's Python set",
+                    r.requirement
+                ));
             }
         }
         out

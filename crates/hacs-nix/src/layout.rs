@@ -36,6 +36,8 @@ pub enum Fix {
     StampVersion { manifest: String, version: String },
     /// Install the folder under its domain's name.
     InstallAsDomain { folder: String, domain: String },
+    /// Remove a symlink that would dangle in `$out` (nixpkgs' `noBrokenSymlinks` fails on it).
+    RemoveSymlink { path: String },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -178,6 +180,10 @@ pub fn analyse(tree: &mut Tree, kind: SourceKind, options: &LayoutOptions) -> La
         }
     }
 
+    if options.prefix.trim_matches('/').is_empty() {
+        installed_symlinks(tree, &file, &mut findings, &mut fixes);
+    }
+
     let all_manifests = manifests_anywhere(tree.root(), &mut String::new());
     let hook_manifests = hook_matches(&all_manifests, &options.prefix);
     predict_hook(
@@ -250,7 +256,11 @@ pub fn version_against_tag(
         ));
         return None;
     }
-    let what = if placeholder { "is a placeholder" } else { "is not a version Home Assistant loads" };
+    let what = if placeholder {
+        "is a placeholder"
+    } else {
+        "is not a version Home Assistant loads"
+    };
     if !derived_ok {
         findings.push(Finding::warning(
             "layout-version-unstampable",
@@ -260,7 +270,11 @@ pub fn version_against_tag(
         ));
         return None;
     }
-    let rule = if placeholder { "layout-version-placeholder" } else { "layout-version-stamped" };
+    let rule = if placeholder {
+        "layout-version-placeholder"
+    } else {
+        "layout-version-stamped"
+    };
     findings.push(Finding::warning(
         rule,
         at,
@@ -289,9 +303,7 @@ fn is_placeholder(version: &str) -> bool {
     if v == "dev" {
         return true;
     }
-    let end = v
-        .find(|c: char| !(c == '0' || c == '.'))
-        .unwrap_or(v.len());
+    let end = v.find(|c: char| !(c == '0' || c == '.')).unwrap_or(v.len());
     let (zeros, suffix) = v.split_at(end);
     let zeros_ok = zeros
         .trim_end_matches('.')
@@ -304,6 +316,111 @@ fn is_placeholder(version: &str) -> bool {
             || suffix
                 .strip_prefix("dev")
                 .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())))
+}
+
+/// What the install phase copies into `$out`: the whole source when `./manifest.json` exists,
+/// else `custom_components/`; and `custom_sentences/`.
+fn installed_roots(tree: &Tree) -> Vec<&'static str> {
+    let mut roots = Vec::new();
+    if is_file(tree, "manifest.json") {
+        roots.push("");
+    } else {
+        if has_dir(tree, "custom_components") {
+            roots.push("custom_components");
+        }
+        if tree.lookup("custom_sentences").is_some() {
+            roots.push("custom_sentences");
+        }
+    }
+    roots
+}
+
+/// Where a symlink leads inside `root`, following links; `Err` says why it would dangle in
+/// `$out` (where only the installed subtree and the store exist).
+fn follow(tree: &Tree, root: &str, link: &str) -> Result<(), &'static str> {
+    let mut path = link.to_owned();
+    for _ in 0..40 {
+        let Some(Node::Symlink { target }) = tree.lookup(&path) else {
+            return match tree.lookup(&path) {
+                Some(_) => Ok(()),
+                None => Err("its target does not exist"),
+            };
+        };
+        let target = String::from_utf8_lossy(target);
+        if target.starts_with('/') {
+            return Err("it points to an absolute path, which the Nix store does not hold");
+        }
+        let mut parts: Vec<&str> = path.split('/').collect();
+        parts.pop();
+        for part in target.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => {
+                    parts
+                        .pop()
+                        .ok_or("it points outside the installed folder")?;
+                }
+                other => parts.push(other),
+            }
+        }
+        let next = parts.join("/");
+        let inside = root.is_empty() || next == root || next.starts_with(&format!("{root}/"));
+        if !inside {
+            return Err("it points outside the installed folder");
+        }
+        if next == path {
+            return Err("it points to itself");
+        }
+        path = next;
+    }
+    Err("it points to itself through a loop of links")
+}
+
+/// Symlinks the install phase copies that nixpkgs' `noBrokenSymlinks` fixup check would refuse;
+/// the generator removes them in `postPatch`.
+fn installed_symlinks(
+    tree: &Tree,
+    file: &dyn Fn(&str) -> String,
+    findings: &mut Vec<Finding>,
+    fixes: &mut Vec<Fix>,
+) {
+    for root in installed_roots(tree) {
+        let mut links = Vec::new();
+        if let Some(node) = tree.lookup(root) {
+            symlinks_under(node, &mut root.to_owned(), &mut links);
+        }
+        for (path, target) in links {
+            if let Err(why) = follow(tree, root, &path) {
+                findings.push(Finding::error(
+                    "layout-broken-symlink",
+                    Location::file(file(&path)),
+                    format!("the symlink `{path}` → `{target}` would be installed, but {why}: nixpkgs' `noBrokenSymlinks` check fails the build"),
+                    "the generator removes the link in postPatch",
+                ));
+                fixes.push(Fix::RemoveSymlink { path });
+            }
+        }
+    }
+}
+
+fn symlinks_under(node: &Node, path: &mut String, out: &mut Vec<(String, String)>) {
+    match node {
+        Node::Symlink { target } => {
+            out.push((path.clone(), String::from_utf8_lossy(target).into_owned()));
+        }
+        Node::Directory(entries) => {
+            for (name, child) in entries {
+                let before = path.len();
+                if !path.is_empty() {
+                    path.push('/');
+                }
+                path.push_str(&String::from_utf8_lossy(name));
+                symlinks_under(child, path, out);
+                path.truncate(before);
+            }
+        }
+        Node::File(_) => {}
+    }
 }
 
 /// The hook's three patterns, applied to tree paths placed under `prefix`.

@@ -68,6 +68,9 @@ pub struct Patches {
     /// conflicts, which `ignoreVersionRequirement` cannot carry).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub relax_requirements: BTreeMap<String, BTreeMap<String, String>>,
+    /// Symlinks removed because they would dangle in `$out` (nixpkgs' `noBrokenSymlinks`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove_symlinks: Vec<String>,
 }
 
 impl Patches {
@@ -76,6 +79,7 @@ impl Patches {
             && self.drop_requirements.values().all(Vec::is_empty)
             && self.rename_folder.is_none()
             && self.relax_requirements.values().all(BTreeMap::is_empty)
+            && self.remove_symlinks.is_empty()
     }
 }
 

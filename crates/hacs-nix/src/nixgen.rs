@@ -18,7 +18,9 @@ pub enum NixgenError {
     Identifier(String),
     #[error("the repository `{0}` is not owner/name")]
     Repo(String),
-    #[error("several names for `ignoreVersionRequirement` ({0}): nixpkgs' hook can pass only one; run `cargo xtask update-components` to relax them in the manifest instead")]
+    #[error(
+        "several names for `ignoreVersionRequirement` ({0}): nixpkgs' hook can pass only one; run `cargo xtask update-components` to relax them in the manifest instead"
+    )]
     SeveralIgnored(String),
     #[error("`{0}` is not a valid Home Assistant domain")]
     Domain(String),
@@ -39,12 +41,25 @@ fn manifest_edits(patches: &crate::lock::Patches) -> Vec<(&str, Vec<&str>)> {
     manifests.dedup();
     let mut out = Vec::new();
     for manifest in manifests {
-        let version = patches.stamp_version.get(manifest).map_or("", String::as_str);
+        let version = patches
+            .stamp_version
+            .get(manifest)
+            .map_or("", String::as_str);
         let mut words = vec![version];
-        for dropped in patches.drop_requirements.get(manifest).into_iter().flatten() {
+        for dropped in patches
+            .drop_requirements
+            .get(manifest)
+            .into_iter()
+            .flatten()
+        {
             words.extend([dropped.as_str(), ""]);
         }
-        for (from, to) in patches.relax_requirements.get(manifest).into_iter().flatten() {
+        for (from, to) in patches
+            .relax_requirements
+            .get(manifest)
+            .into_iter()
+            .flatten()
+        {
             words.extend([from.as_str(), to.as_str()]);
         }
         if words.len() > 1 || !version.is_empty() {
@@ -240,10 +255,17 @@ pub fn render_component(entry: &LockEntry) -> Result<String, NixgenError> {
                 shell_words(words)
             ));
         }
+        if !entry.patches.remove_symlinks.is_empty() {
+            let links = entry.patches.remove_symlinks.iter().map(String::as_str);
+            out.push_str(&format!("    rm -- {}\n", shell_words(links)));
+        }
         if let Some((folder, domain)) = &entry.patches.rename_folder {
             let from = format!("custom_components/{folder}");
             let to = format!("custom_components/{domain}");
-            out.push_str(&format!("    mv {}\n", shell_words([from.as_str(), to.as_str()])));
+            out.push_str(&format!(
+                "    mv {}\n",
+                shell_words([from.as_str(), to.as_str()])
+            ));
         }
         out.push_str("  '';\n\n");
     }

@@ -139,13 +139,13 @@ pub fn render(plan: &Plan, old: &Lock) -> Option<PullRequest> {
         let before = old
             .components
             .get(&c.attr)
-            .map(|e| (e.dependencies.clone(), e.ignore_version_requirement.clone()))
+            .map(dependency_facts)
             .unwrap_or_default();
         let after = plan
             .lock
             .components
             .get(&c.attr)
-            .map(|e| (e.dependencies.clone(), e.ignore_version_requirement.clone()))
+            .map(dependency_facts)
             .unwrap_or_default();
         let mut parts = Vec::new();
         let added: Vec<String> = after
@@ -171,6 +171,18 @@ pub fn render(plan: &Plan, old: &Lock) -> Option<PullRequest> {
                 "ignoreVersionRequirement: [{}] → [{}]",
                 before.1.join(", "),
                 after.1.join(", ")
+            ));
+        }
+        let relaxed: Vec<String> = after
+            .2
+            .iter()
+            .filter(|r| !before.2.contains(r))
+            .map(|(from, to)| format!("`{}` → `{}`", inline(from), inline(to)))
+            .collect();
+        if !relaxed.is_empty() {
+            parts.push(format!(
+                "relaxed in the manifest (several version conflicts; nixpkgs' hook takes one ignoreVersionRequirement name): {}",
+                relaxed.join(", ")
             ));
         }
         if !parts.is_empty() {
@@ -239,6 +251,24 @@ pub fn render(plan: &Plan, old: &Lock) -> Option<PullRequest> {
 }
 
 /// Backticks and newlines would break a Markdown list item.
+/// Dependencies, ignored names and relaxed requirements of a pin, for the changes section.
+type DependencyFacts = (Vec<String>, Vec<String>, Vec<(String, String)>);
+
+fn dependency_facts(entry: &crate::lock::LockEntry) -> DependencyFacts {
+    let relaxed = entry
+        .patches
+        .relax_requirements
+        .values()
+        .flatten()
+        .map(|(from, to)| (from.clone(), to.clone()))
+        .collect();
+    (
+        entry.dependencies.clone(),
+        entry.ignore_version_requirement.clone(),
+        relaxed,
+    )
+}
+
 fn inline(text: &str) -> String {
     text.replace('\n', " ")
 }

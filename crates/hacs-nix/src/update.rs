@@ -352,11 +352,12 @@ fn accepted(
 /// Errors the generator's fixes take care of.
 fn fixed_by(rule: &str, fixes: &[Fix]) -> bool {
     let stamps = fixes.iter().any(|f| matches!(f, Fix::StampVersion { .. }));
-    stamps
-        && matches!(
-            rule,
-            "manifest-version-invalid" | "manifest-version-missing"
-        )
+    let unlinks = fixes.iter().any(|f| matches!(f, Fix::RemoveSymlink { .. }));
+    match rule {
+        "manifest-version-invalid" | "manifest-version-missing" => stamps,
+        "layout-broken-symlink" => unlinks,
+        _ => false,
+    }
 }
 
 fn pin_component(
@@ -498,6 +499,7 @@ fn pin_component(
             Fix::InstallAsDomain { folder, domain } => {
                 patches.rename_folder = Some((folder.clone(), domain.clone()))
             }
+            Fix::RemoveSymlink { path } => patches.remove_symlinks.push(path.clone()),
         }
     }
     let repo = &fetched.repo;

@@ -188,7 +188,12 @@ fn print_table(report: &DepsReport) -> Result<(), Failure> {
         let (status, attr, version) = match &r.outcome {
             Outcome::Satisfied { attr, version } => ("satisfied", attr.clone(), version.clone()),
             Outcome::VersionConflict { attr, version, .. } => {
-                ("version conflict", attr.clone(), version.clone())
+                let status = match r.fix {
+                    Some(hacs_nix::deps::DepFix::RelaxRequirement { .. }) => "conflict (relaxed)",
+                    Some(hacs_nix::deps::DepFix::DropRequirement { .. }) => "conflict (removed)",
+                    _ => "version conflict",
+                };
+                (status, attr.clone(), version.clone())
             }
             Outcome::Missing { .. } => ("missing", "-".to_owned(), "-".to_owned()),
             Outcome::Unparsable { attr, .. } => (
@@ -231,6 +236,14 @@ fn print_table(report: &DepsReport) -> Result<(), Failure> {
             "ignoreVersionRequirement = [ {} ];\n",
             names.join(" ")
         ));
+    }
+    if !report.relax_requirements.is_empty() {
+        text.push_str(
+            "relaxed in the manifest (postPatch), since nixpkgs' hook takes one ignoreVersionRequirement name:\n",
+        );
+        for (from, to) in &report.relax_requirements {
+            text.push_str(&format!("  {from} -> {to}\n"));
+        }
     }
     print_stdout(&text)?;
     eprint(&render_findings(&report.findings, colour_on_stderr()));
