@@ -544,6 +544,13 @@ fn dry_run_only_and_add() {
         "{toml}"
     );
     assert!(dir.path().join("pkgs/midea_ac/default.nix").exists());
+    let served = |url: &str| {
+        world
+            .served
+            .get(url.strip_prefix("https://github.com")?)
+            .cloned()
+    };
+    builder::build(dir.path(), "midea_ac", &served).unwrap();
 
     // Adding something that cannot be pinned writes nothing, not even components.toml.
     let before = snapshot_files(dir.path());
@@ -659,6 +666,13 @@ fn report_exit_codes_updated_nothing_to_do_failed() {
         (doc["status"].as_str(), doc["title"].as_str()),
         (Some("updated"), Some("Add hacs 2.0.5"))
     );
+    let served = |url: &str| {
+        world
+            .served
+            .get(url.strip_prefix("https://github.com")?)
+            .cloned()
+    };
+    builder::build(dir.path(), "hacs", &served).unwrap();
 
     std::fs::remove_file(&report).unwrap();
     let out = xtask(dir.path(), &world.mock, &args);
