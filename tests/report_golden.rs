@@ -69,6 +69,7 @@ fn plan(
             .push(f.clone());
     }
     Plan {
+        network_down: false,
         lock: new,
         writes: BTreeMap::new(),
         removals: vec![],

@@ -1,7 +1,6 @@
 //! `cargo xtask <command>`: the hacs-nix command line. Parses flags, wires the library, prints,
 //! and chooses the exit code (0 fine, 1 findings at error level, 2 could not run).
 
-mod apply;
 mod commands;
 mod output;
 

@@ -61,6 +61,22 @@ const KEYWORDS: &[&str] = &[
     "if", "then", "else", "assert", "with", "let", "in", "rec", "inherit", "or",
 ];
 
+/// Whether `name` can be a component's attribute: a Nix identifier that is also a plain path
+/// component (`[A-Za-z_][A-Za-z0-9_-]*`), since it names the folder `pkgs/<attr>/` and stands
+/// bare in `pkgs/default.nix` (`./<attr>`: a `'` would end the path).
+pub fn is_path_attribute(name: &str) -> bool {
+    is_nix_identifier(name) && !name.contains('\'')
+}
+
+/// Nix argument names the generator writes itself; a dependency may not take one.
+pub const RESERVED_ARGUMENTS: &[&str] = &[
+    "lib",
+    "buildHomeAssistantComponent",
+    "fetchFromGitHub",
+    "fetchzip",
+    "python",
+];
+
 /// Whether `name` can stand as a Nix identifier (attribute and argument names we write bare).
 pub fn is_nix_identifier(name: &str) -> bool {
     let mut chars = name.chars();
@@ -92,12 +108,12 @@ pub fn parse(file: &str, text: &str) -> Result<Components, Vec<Finding>> {
     for (attr, wanted) in &entries {
         let mut location = header(attr);
         location.key = Some(attr.clone());
-        if !is_nix_identifier(attr) {
+        if !is_path_attribute(attr) {
             findings.push(Finding::error(
                 "config-attribute-name",
                 location.clone(),
                 format!("`{attr}` cannot be a Nix attribute name"),
-                "use letters, digits, `_` and `-`, starting with a letter (e.g. the integration's domain)",
+                "use letters, digits, `_` and `-`, starting with a letter or `_` (e.g. the integration's domain)",
             ));
         }
         if wanted.repo_id().is_none() {
@@ -129,12 +145,12 @@ pub fn parse(file: &str, text: &str) -> Result<Components, Vec<Finding>> {
             ));
         }
         for dep in &wanted.extra_dependencies {
-            if !is_nix_identifier(dep) {
+            if !is_nix_identifier(dep) || RESERVED_ARGUMENTS.contains(&dep.as_str()) {
                 findings.push(Finding::error(
                     "config-extra-dependency",
                     location.clone(),
-                    format!("`{dep}` in extra-dependencies is not an attribute name"),
-                    "name attributes of Home Assistant's Python set, e.g. \"numpy\"",
+                    format!("`{dep}` in extra-dependencies is not a package attribute"),
+                    "name attributes of Home Assistant's Python set, e.g. \"numpy\" (not the generator's own arguments such as `python` or `lib`)",
                 ));
             }
         }

@@ -9,6 +9,7 @@
 //! - [`manifest`]: `manifest.json` and `hacs.json` → typed values and [`finding::Finding`]s.
 //! - [`download`]: fetching a URL to a file, with progress reported to the caller.
 
+pub mod apply;
 pub mod archive;
 pub mod config;
 pub mod deps;

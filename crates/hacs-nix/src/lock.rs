@@ -8,7 +8,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::config::{is_nix_identifier, is_path_attribute};
 use crate::fetch::Fetcher;
+use crate::manifest::valid_domain;
 
 pub const LOCK_SCHEMA: u32 = 1;
 
@@ -134,7 +136,50 @@ impl Lock {
                 lock.schema
             )));
         }
+        lock.validate().map_err(invalid)?;
         Ok(lock)
+    }
+
+    /// Names that become paths, folder names or Nix identifiers are checked before anything
+    /// is built from them: a hand-edited lock cannot reach outside `pkgs/` or into Nix code.
+    pub fn validate(&self) -> Result<(), String> {
+        let help =
+            "restore it from git, or delete the entry and run `cargo xtask update-components`";
+        for (attr, entry) in &self.components {
+            let at = |what: &str| format!("components.{attr}: {what}; {help}");
+            if !is_path_attribute(attr) {
+                return Err(format!(
+                    "the key `{}` is not an attribute name ([A-Za-z_][A-Za-z0-9_-]*); {help}",
+                    attr.escape_debug()
+                ));
+            }
+            if !valid_domain(&entry.domain) {
+                return Err(at(&format!(
+                    "`domain` `{}` is not a valid Home Assistant domain",
+                    entry.domain.escape_debug()
+                )));
+            }
+            if let Some(bad) = entry.dependencies.iter().find(|d| !is_nix_identifier(d)) {
+                return Err(at(&format!(
+                    "the dependency `{}` is not an identifier",
+                    bad.escape_debug()
+                )));
+            }
+            if let Some((folder, domain)) = &entry.patches.rename_folder
+                && (!valid_domain(domain)
+                    || folder.is_empty()
+                    || folder.contains(['/', '\0'])
+                    || folder == "."
+                    || folder == "..")
+            {
+                return Err(at(&format!(
+                    "`rename_folder` `{}` → `{}` is not one folder and a domain",
+                    folder.escape_debug(),
+                    domain.escape_debug()
+                )));
+            }
+        }
+        Ok(())
     }
 
     pub fn to_json(&self) -> String {

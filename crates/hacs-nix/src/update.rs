@@ -73,6 +73,17 @@ pub struct Plan {
     pub downloads: usize,
     /// The releases newly pinned, for the pull-request report.
     pub releases: BTreeMap<String, ReleaseInfo>,
+    /// GitHub could not be reached and nothing was learned: the plan writes nothing.
+    pub network_down: bool,
+}
+
+/// What a front end adds to a plan before it is written (see [`Plan::finish`]).
+#[derive(Debug, Clone, Default)]
+pub struct Extras {
+    /// `add`: the attribute added and the new text of `components.toml`.
+    pub adding: Option<(String, String)>,
+    /// Home Assistant's Python set was evaluated: its snapshot (`python-set.json`).
+    pub evaluated_set: Option<String>,
 }
 
 /// What the report says of a newly pinned release.
@@ -86,6 +97,37 @@ pub struct ReleaseInfo {
 impl Plan {
     pub fn is_noop(&self) -> bool {
         self.writes.is_empty() && self.removals.is_empty()
+    }
+
+    /// The policy of what a run writes, whichever front end runs it:
+    /// - `add` writes `components.toml` only when its component was pinned, and nothing at all
+    ///   when it was not (the user's list stays as it was);
+    /// - a freshly evaluated Python set is saved when its snapshot differs from `existing`;
+    /// - GitHub unreachable and nothing downloaded: nothing is written, nothing removed.
+    pub fn finish(&mut self, existing: &Existing, extras: Extras) {
+        if let Some((attr, text)) = extras.adding {
+            let pinned = self.lock.components.contains_key(&attr)
+                && !self.failures.iter().any(|f| f.attr == attr);
+            if !pinned {
+                self.writes.clear();
+                self.removals.clear();
+                return;
+            }
+            self.writes.insert("components.toml".to_owned(), text);
+        }
+        if let Some(json) = extras.evaluated_set
+            && existing.get("python-set.json") != Some(&json)
+        {
+            self.writes.insert("python-set.json".to_owned(), json);
+        }
+        self.network_down = !self.failures.is_empty()
+            && self.failures.iter().all(|f| f.rule == "github-unreachable")
+            && self.downloads == 0;
+        if self.network_down {
+            // Nothing was learned: leave every byte as it is.
+            self.writes.clear();
+            self.removals.clear();
+        }
     }
 }
 
@@ -225,6 +267,7 @@ where
         findings,
         downloads,
         releases,
+        network_down: false,
     }
 }
 

@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use std::time::Duration;
+
+use hacs_nix::apply::{ApplyError, Checkout};
 use hacs_nix::config::{self, Components, Wanted};
 use hacs_nix::forge::{GitHub, RepoId, Settings};
 use hacs_nix::lock::Lock;
@@ -77,6 +80,9 @@ struct Common {
     /// Write the report as JSON (title, status, changes, failures, findings) here.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Seconds to wait for another run on the same pkgs/ to finish before giving up (exit 2).
+    #[arg(long, default_value_t = 30.0)]
+    lock_wait: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -86,10 +92,11 @@ enum Format_ {
 }
 
 pub fn run_update(args: UpdateArgs) -> Result<ExitCode, Failure> {
-    let components_path = args.common.pkgs.join("components.toml");
+    let checkout = lock_checkout(&args.common)?;
+    let components_path = checkout.pkgs().join("components.toml");
     let text = read(&components_path)?;
     let components = parse_components(&components_path, &text)?;
-    run(&args.common, components, None)
+    run(&args.common, checkout, components, None)
 }
 
 pub fn run_add(args: AddArgs) -> Result<ExitCode, Failure> {
@@ -102,7 +109,8 @@ pub fn run_add(args: AddArgs) -> Result<ExitCode, Failure> {
             Some("e.g. cargo xtask add frenck/spook"),
         )
     })?;
-    let components_path = common.pkgs.join("components.toml");
+    let checkout = lock_checkout(&common)?;
+    let components_path = checkout.pkgs().join("components.toml");
     let text = if components_path.exists() {
         read(&components_path)?
     } else {
@@ -125,7 +133,7 @@ pub fn run_add(args: AddArgs) -> Result<ExitCode, Failure> {
         Some(attr) => attr,
         None => domain_of(&github(&common)?, &repo)?,
     };
-    if !config::is_nix_identifier(&attr) || components.entries.contains_key(&attr) {
+    if !config::is_path_attribute(&attr) || components.entries.contains_key(&attr) {
         return Err(Failure::could_not_run(
             "add-attr",
             format!("`{attr}` is taken or not a valid attribute name"),
@@ -145,7 +153,7 @@ pub fn run_add(args: AddArgs) -> Result<ExitCode, Failure> {
         only: vec![attr],
         ..common
     };
-    run(&common, components, Some(new_text))
+    run(&common, checkout, components, Some(new_text))
 }
 
 fn read(path: &Path) -> Result<String, Failure> {
@@ -229,12 +237,25 @@ fn domain_of(gh: &GitHub, repo: &RepoId) -> Result<String, Failure> {
     })
 }
 
+/// One run per checkout, from before anything in `pkgs/` is read until the plan is written.
+fn lock_checkout(common: &Common) -> Result<Checkout, Failure> {
+    let wait = Duration::try_from_secs_f64(common.lock_wait).unwrap_or(Duration::ZERO);
+    Checkout::lock(&common.pkgs, wait).map_err(|e| {
+        let rule = match e {
+            ApplyError::Busy { .. } => "pkgs-busy",
+            _ => "io",
+        };
+        Failure::could_not_run(rule, e.to_string(), None, None)
+    })
+}
+
 fn run(
     common: &Common,
+    checkout: Checkout,
     components: Components,
     new_components_text: Option<String>,
 ) -> Result<ExitCode, Failure> {
-    let pkgs = &common.pkgs;
+    let pkgs = checkout.pkgs();
     let lock_path = pkgs.join("components.lock.json");
     let old = Lock::load(&lock_path).map_err(|e| {
         Failure::could_not_run(
@@ -275,31 +296,18 @@ fn run(
         |repo| bars.bar(&repo.to_string()),
     ));
     bars.clear();
-    if let Some(text) = new_components_text.filter(|_| plan.failures.is_empty()) {
-        plan.writes.insert("components.toml".to_owned(), text);
-    }
-    if let Some(Obtained::Evaluated(set)) = &obtained {
-        let json = set.to_json();
-        if existing_text(&pkgs.join("python-set.json")).as_deref() != Some(json.as_str()) {
-            plan.writes.insert("python-set.json".to_owned(), json);
-        }
-    }
-    // `add` writes nothing when its component failed.
-    let adding_failed = common.only.len() == 1
-        && !plan.failures.is_empty()
-        && !plan.writes.contains_key("components.toml")
-        && !old.components.contains_key(&common.only[0]);
-    if adding_failed {
-        plan.writes.clear();
-    }
-    let network_down = !plan.failures.is_empty()
-        && plan.failures.iter().all(|f| f.rule == "github-unreachable")
-        && plan.downloads == 0;
-    if network_down {
-        // Nothing was learned: leave every byte as it is.
-        plan.writes.clear();
-        plan.removals.clear();
-    }
+    let adding = new_components_text.and_then(|text| Some((common.only.first()?.clone(), text)));
+    let evaluated_set = match &obtained {
+        Some(Obtained::Evaluated(set)) => Some(set.to_json()),
+        _ => None,
+    };
+    plan.finish(
+        &existing,
+        update::Extras {
+            adding,
+            evaluated_set,
+        },
+    );
 
     match common.format {
         Format_::Json => {
@@ -317,7 +325,7 @@ fn run(
     }
     let reported = write_reports(common, &plan, &old)?;
     if !common.dry_run && !plan.is_noop() {
-        crate::apply::apply(pkgs, &plan.writes, &plan.removals).map_err(|e| {
+        checkout.apply(&plan.writes, &plan.removals).map_err(|e| {
             Failure::could_not_run(
                 "io",
                 format!(
@@ -329,7 +337,7 @@ fn run(
             )
         })?;
     }
-    if network_down {
+    if plan.network_down {
         return Err(Failure::could_not_run(
             "github-unreachable",
             format!(
@@ -422,9 +430,13 @@ fn existing_text(path: &Path) -> Option<String> {
 fn existing_files(pkgs: &Path, old: &Lock, components: &Components) -> BTreeMap<String, String> {
     let mut files = BTreeMap::new();
     let attrs = old.components.keys().chain(components.entries.keys());
-    let paths = ["default.nix".to_owned(), "components.lock.json".to_owned()]
-        .into_iter()
-        .chain(attrs.map(|a| format!("{a}/default.nix")));
+    let paths = [
+        "default.nix".to_owned(),
+        "components.lock.json".to_owned(),
+        "python-set.json".to_owned(),
+    ]
+    .into_iter()
+    .chain(attrs.map(|a| format!("{a}/default.nix")));
     for path in paths {
         if let Some(text) = existing_text(&pkgs.join(&path)) {
             files.insert(path, text);
