@@ -119,7 +119,7 @@ fn case(rng: &mut Rng, i: usize) -> Case {
         version: rng.text(8),
         commit: Some("0".repeat(40)),
         url: format!("https://example.org/{}", rng.text(8)),
-        fetcher: if i % 2 == 0 {
+        fetcher: if i.is_multiple_of(2) {
             Fetcher::FetchFromGitHub
         } else {
             Fetcher::Fetchzip
