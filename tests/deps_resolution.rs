@@ -533,6 +533,24 @@ fn one_conflict_is_ignored_by_name_and_unparsable_requirements_are_skipped() {
 }
 
 #[test]
+fn markers_are_evaluated_for_every_system_the_flake_builds() {
+    let report = resolve(
+        "2026",
+        &[
+            "numpy; platform_machine == \"aarch64\"",
+            "dictor; platform_machine == \"x86_64\"",
+            "not-in-nixpkgs; platform_machine == \"riscv64\"",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(status(&report.resolutions[0].outcome), "satisfied:numpy");
+    assert_eq!(status(&report.resolutions[1].outcome), "satisfied:dictor");
+    assert_eq!(status(&report.resolutions[2].outcome), "not-needed");
+    assert!(report.buildable());
+}
+
+#[test]
 fn ignore_list_core_rule_and_minimum_home_assistant() {
     let report = resolve(
         "2026",

@@ -597,6 +597,23 @@ fn bad_configuration_is_refused_with_its_line() {
         "{stderr}"
     );
     assert_eq!(snapshot_files(dir.path()), before, "nothing written");
+
+    // A `'` is a Nix identifier character but ends a path: refused. So is a dependency named
+    // like one of the generator's own arguments.
+    std::fs::write(
+        dir.path().join("pkgs/components.toml"),
+        "[\"it's\"]\nrepo = \"o/r\"\n\n[ok]\nrepo = \"o/ok\"\nextra-dependencies = [\"python\"]\n",
+    )
+    .unwrap();
+    let before = snapshot_files(dir.path());
+    let out = xtask(dir.path(), &world.mock, &["update-components"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("config-attribute-name") && stderr.contains("config-extra-dependency"),
+        "{stderr}"
+    );
+    assert_eq!(snapshot_files(dir.path()), before, "nothing written");
 }
 
 #[test]

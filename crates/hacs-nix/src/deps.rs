@@ -99,9 +99,12 @@ pub struct DepsReport {
 pub struct DepsOptions {
     /// Requirement names (any spelling) to ignore, with the reason given.
     pub ignore: Vec<(String, String)>,
-    /// `platform_machine` for markers.
+    /// `platform_machine` for markers; empty: every machine the flake builds for.
     pub machine: String,
 }
+
+/// `platform_machine` of the systems `flake.nix` builds (x86_64-linux, aarch64-linux).
+pub const FLAKE_MACHINES: &[&str] = &["x86_64", "aarch64"];
 
 /// Resolves the requirements of each `(manifest file, requirement strings)` against `set`;
 /// `min_home_assistant` is hacs.json's `homeassistant` with its file.
@@ -113,10 +116,11 @@ pub fn resolve(
 ) -> DepsReport {
     let index = set.index();
     let semantics = set.semantics();
-    let machine = if options.machine.is_empty() {
-        "x86_64"
+    // A requirement is needed if its marker holds on any system the flake builds.
+    let machines: Vec<&str> = if options.machine.is_empty() {
+        FLAKE_MACHINES.to_vec()
     } else {
-        options.machine.as_str()
+        vec![options.machine.as_str()]
     };
     let mut findings = Vec::new();
     let mut resolutions = Vec::new();
@@ -172,7 +176,10 @@ pub fn resolve(
                             },
                             Some(fix),
                         )
-                    } else if !req.marker_holds(&set.python, &set.python_full, machine) {
+                    } else if !machines
+                        .iter()
+                        .any(|m| req.marker_holds(&set.python, &set.python_full, m))
+                    {
                         let marker = req.marker.clone().unwrap_or_default();
                         findings.push(Finding::warning(
                             "deps-marker-false",

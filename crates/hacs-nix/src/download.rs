@@ -61,8 +61,9 @@ pub(crate) enum Attempt {
     Complete { len: u64, digest: Sha256Digest },
     /// No response: DNS, refused, TLS, a timeout before the headers.
     Unsent(String),
-    /// A status other than success; nothing was written.
-    Status(reqwest::StatusCode),
+    /// A status other than success, with the `Retry-After` it gave (seconds); nothing was
+    /// written.
+    Status(reqwest::StatusCode, Option<u64>),
     /// The body broke off (`error`), or ended cleanly short of `expected` bytes.
     Broken {
         got: u64,
@@ -86,7 +87,12 @@ pub(crate) async fn attempt(
     };
     let status = response.status();
     if !status.is_success() {
-        return Ok(Attempt::Status(status));
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
+        return Ok(Attempt::Status(status, retry_after));
     }
     let expected = response.content_length().or(size_hint);
     progress.started(expected);
@@ -147,7 +153,7 @@ pub async fn download(
             url: url_owned(),
             detail,
         }),
-        Attempt::Status(status) => Err(DownloadError::Status {
+        Attempt::Status(status, _) => Err(DownloadError::Status {
             url: url_owned(),
             status,
         }),

@@ -59,8 +59,26 @@ pub enum FetchError {
     Archive { url: String, source: ArchiveError },
     #[error("release {tag} has no asset `{filename}`, which hacs.json's `zip_release` names")]
     MissingAsset { tag: String, filename: String },
-    #[error("release-asset pinning was asked for, but {0} has no release with a zip asset")]
-    NoReleaseAsset(String),
+    #[error(
+        "release-asset pinning was asked for, but {repo} has no release with a zip asset (looked for a name ending in `.zip` among: {seen})"
+    )]
+    NoReleaseAsset { repo: String, seen: String },
+    #[error(
+        "the asset `{name}` of release {tag} has the digest `{digest}` on GitHub, which is not `sha256:<64 hex digits>`: it cannot be verified"
+    )]
+    BadDigest {
+        tag: String,
+        name: String,
+        digest: String,
+    },
+    #[error(
+        "{url} is named as a {named} but is a {content}: nixpkgs picks the unpacker by the name, so the build would fail"
+    )]
+    NameContent {
+        url: String,
+        named: &'static str,
+        content: &'static str,
+    },
     #[error("{0}")]
     Io(String),
 }
@@ -70,7 +88,9 @@ impl FetchError {
         match self {
             Self::Forge(e) => e.rule_id(),
             Self::Archive { source, .. } => source.rule_id(),
-            Self::MissingAsset { .. } | Self::NoReleaseAsset(_) => "release-asset-missing",
+            Self::MissingAsset { .. } | Self::NoReleaseAsset { .. } => "release-asset-missing",
+            Self::BadDigest { .. } => "download-digest-invalid",
+            Self::NameContent { .. } => "download-name-content",
             Self::Io(_) => "io",
         }
     }
@@ -127,15 +147,32 @@ pub async fn fetch(
     let use_asset = match request.source {
         SourcePreference::SourceArchive => None,
         SourcePreference::Auto => zip_asset,
-        SourcePreference::ReleaseAsset => match (zip_asset, &chosen.release) {
-            (Some(name), _) => Some(name),
-            (None, Some(release)) => release
-                .assets
+        SourcePreference::ReleaseAsset => {
+            let assets = chosen.release.as_ref().map(|r| r.assets.as_slice());
+            let zip = assets
+                .unwrap_or_default()
                 .iter()
-                .find(|a| a.name.ends_with(".zip"))
-                .map(|a| a.name.clone()),
-            (None, None) => return Err(FetchError::NoReleaseAsset(repo.to_string())),
-        },
+                .find(|a| a.name.ends_with(".zip"));
+            match (zip_asset, zip) {
+                (Some(name), _) => Some(name),
+                (None, Some(asset)) => Some(asset.name.clone()),
+                (None, None) => {
+                    let seen: Vec<String> = assets
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|a| format!("`{}`", a.name))
+                        .collect();
+                    return Err(FetchError::NoReleaseAsset {
+                        repo: repo.to_string(),
+                        seen: if seen.is_empty() {
+                            "no assets".to_owned()
+                        } else {
+                            seen.join(", ")
+                        },
+                    });
+                }
+            }
+        }
     };
     let (url, fetcher, asset) = match use_asset {
         Some(filename) => {
@@ -180,7 +217,14 @@ pub async fn fetch(
 
     let mut file = tempfile::tempfile()
         .map_err(|e| FetchError::Io(format!("cannot create a temporary file: {e}")))?;
-    let expected_digest = asset.as_ref().and_then(|a| a.sha256());
+    let expected_digest = match &asset {
+        Some(a) => a.sha256().map_err(|digest| FetchError::BadDigest {
+            tag: chosen.reference.clone(),
+            name: a.name.clone(),
+            digest,
+        })?,
+        None => None,
+    };
     github
         .download(
             &url,
@@ -191,6 +235,7 @@ pub async fn fetch(
         )
         .await?;
 
+    check_name_against_content(&url, &mut file)?;
     // Unpacking and hashing are CPU work: off the async threads, so downloads keep flowing.
     let strip_root = fetcher == Fetcher::FetchFromGitHub;
     let (tree, hash) =
@@ -232,6 +277,36 @@ pub async fn fetch(
         tree: Some(tree),
         digest_verified: expected_digest.is_some(),
     })
+}
+
+/// stdenv's `unpackFile` chooses `unzip` for a `.zip` name and tar otherwise; we read the
+/// content, so a name and a content that disagree would hash here and fail there.
+fn check_name_against_content(url: &str, file: &mut std::fs::File) -> Result<(), FetchError> {
+    use std::io::{Read, Seek};
+    let mut head = [0u8; 4];
+    let read = file
+        .rewind()
+        .and_then(|()| file.read(&mut head))
+        .and_then(|n| file.rewind().map(|()| n))
+        .map_err(|e| FetchError::Io(format!("cannot read the download: {e}")))?;
+    let is_zip = head[..read].starts_with(b"PK");
+    let named_zip = url
+        .rsplit('/')
+        .next()
+        .is_some_and(|n| n.to_ascii_lowercase().ends_with(".zip"));
+    match (named_zip, is_zip) {
+        (true, false) => Err(FetchError::NameContent {
+            url: url.to_owned(),
+            named: "zip",
+            content: "tarball or other file",
+        }),
+        (false, true) => Err(FetchError::NameContent {
+            url: url.to_owned(),
+            named: "tarball",
+            content: "zip",
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Fetches many components, at most `jobs` at a time, results in the order asked; `progress`

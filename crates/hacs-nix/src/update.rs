@@ -178,6 +178,12 @@ where
                 });
                 attrs.push(attr.clone());
             }
+            (false, _) if previous.is_none() => failures.push(Failure {
+                attr: attr.clone(),
+                rule: "offline-unpinned".to_owned(),
+                message: "not pinned yet: run `cargo xtask update-components` online to pin it"
+                    .to_owned(),
+            }),
             _ => {
                 if let Some(entry) = previous {
                     let refreshed = match set {

@@ -31,8 +31,9 @@ pub struct Args {
     /// The Python-set snapshot to read, and to write when it is refreshed.
     #[arg(long, default_value = "pkgs/python-set.json")]
     snapshot: PathBuf,
-    /// `platform_machine` for environment markers.
-    #[arg(long, default_value = "x86_64")]
+    /// `platform_machine` for environment markers (default: every system the flake builds,
+    /// x86_64 and aarch64: a requirement needed on any of them is kept).
+    #[arg(long, default_value = "")]
     machine: String,
     #[arg(long, value_enum, default_value_t = Format_::Human)]
     format: Format_,

@@ -10,7 +10,8 @@ const CHUNK: usize = 256 << 10;
 const DEPTH: usize = 8;
 
 pub(super) struct Pipe {
-    chunks: Receiver<io::Result<Vec<u8>>>,
+    /// `Ok(None)` marks the end: a channel that closes without it means the worker died.
+    chunks: Receiver<io::Result<Option<Vec<u8>>>>,
     current: Vec<u8>,
     pos: usize,
     done: bool,
@@ -34,7 +35,7 @@ impl Pipe {
     }
 }
 
-fn pump<R: Read>(mut source: R, tx: &SyncSender<io::Result<Vec<u8>>>) {
+fn pump<R: Read>(mut source: R, tx: &SyncSender<io::Result<Option<Vec<u8>>>>) {
     loop {
         let mut buf = vec![0; CHUNK];
         let mut filled = 0;
@@ -48,7 +49,7 @@ fn pump<R: Read>(mut source: R, tx: &SyncSender<io::Result<Vec<u8>>>) {
                     // Hand over what was inflated before the error, so the parser fails at
                     // the same entry it would without the thread.
                     buf.truncate(filled);
-                    if filled > 0 && tx.send(Ok(buf)).is_err() {
+                    if filled > 0 && tx.send(Ok(Some(buf))).is_err() {
                         return;
                     }
                     let _ = tx.send(Err(e));
@@ -57,11 +58,12 @@ fn pump<R: Read>(mut source: R, tx: &SyncSender<io::Result<Vec<u8>>>) {
             }
         }
         if filled == 0 {
+            let _ = tx.send(Ok(None));
             return;
         }
         buf.truncate(filled);
         // The reader hung up (an error upstream): stop inflating.
-        if tx.send(Ok(buf)).is_err() {
+        if tx.send(Ok(Some(buf))).is_err() {
             return;
         }
     }
@@ -74,9 +76,13 @@ impl Read for Pipe {
                 return Ok(0);
             }
             match self.chunks.recv() {
-                Ok(Ok(chunk)) => {
+                Ok(Ok(Some(chunk))) => {
                     self.current = chunk;
                     self.pos = 0;
+                }
+                Ok(Ok(None)) => {
+                    self.done = true;
+                    return Ok(0);
                 }
                 Ok(Err(e)) => {
                     self.done = true;
@@ -84,7 +90,9 @@ impl Read for Pipe {
                 }
                 Err(_) => {
                     self.done = true;
-                    return Ok(0);
+                    return Err(io::Error::other(
+                        "the inflate thread stopped before the end of the archive",
+                    ));
                 }
             }
         }
@@ -103,5 +111,46 @@ impl Drop for Pipe {
         if let Some(worker) = self.worker.take() {
             let _ = worker.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Dies(usize);
+
+    impl Read for Dies {
+        #[allow(clippy::panic)]
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            if self.0 == 0 {
+                panic!("inflate bug");
+            }
+            self.0 -= 1;
+            out[0] = b'x';
+            Ok(1)
+        }
+    }
+
+    #[test]
+    fn a_dying_worker_is_an_error_not_an_end() {
+        let Ok(mut pipe) = Pipe::spawn(Dies(3)) else {
+            return;
+        };
+        let mut all = Vec::new();
+        let result = pipe.read_to_end(&mut all);
+        assert!(
+            result.is_err(),
+            "read {} bytes and then a clean end",
+            all.len()
+        );
+        let mut whole = Pipe::spawn(&b"abc"[..]).map(|mut p| {
+            let mut v = Vec::new();
+            p.read_to_end(&mut v).map(|_| v)
+        });
+        assert!(matches!(
+            whole.as_mut().map(|r| r.as_deref().ok()),
+            Ok(Some(b"abc"))
+        ));
     }
 }

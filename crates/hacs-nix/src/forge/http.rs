@@ -47,6 +47,9 @@ pub(crate) struct Answer {
     pub link: Option<String>,
 }
 
+/// The largest API answer read: a bigger one is refused, never held in memory.
+pub const MAX_API_ANSWER: usize = 10 << 20;
+
 #[derive(Debug)]
 pub(crate) struct Engine {
     pub client: reqwest::Client,
@@ -55,6 +58,8 @@ pub(crate) struct Engine {
     pub retry: RetryPolicy,
     requests: AtomicU64,
     seed: AtomicU64,
+    /// Set once the primary rate limit is exhausted: no further request is sent this run.
+    exhausted: std::sync::Mutex<Option<ForgeError>>,
 }
 
 enum Step {
@@ -81,7 +86,23 @@ impl Engine {
             retry,
             requests: AtomicU64::new(0),
             seed: AtomicU64::new(seed),
+            exhausted: std::sync::Mutex::new(None),
         }
+    }
+
+    /// The rate-limit error that stopped the run, if one did.
+    fn stopped(&self) -> Option<ForgeError> {
+        let guard = self.exhausted.lock().unwrap_or_else(|e| e.into_inner());
+        guard.as_ref().map(ForgeError::again)
+    }
+
+    /// Remembers an exhausted primary limit, so every later request stops at once.
+    fn remember<T>(&self, result: Result<T, ForgeError>) -> Result<T, ForgeError> {
+        if let Err(e @ ForgeError::RateLimited { .. }) = &result {
+            let mut guard = self.exhausted.lock().unwrap_or_else(|e| e.into_inner());
+            guard.get_or_insert_with(|| e.again());
+        }
+        result
     }
 
     /// Requests sent so far (each retry counts).
@@ -107,6 +128,14 @@ impl Engine {
 
     /// GET an API URL; `None` for 404.
     pub async fn get(&self, url: &str, accept: &str) -> Result<Option<Answer>, ForgeError> {
+        if let Some(stopped) = self.stopped() {
+            return Err(stopped);
+        }
+        let result = self.get_retrying(url, accept).await;
+        self.remember(result)
+    }
+
+    async fn get_retrying(&self, url: &str, accept: &str) -> Result<Option<Answer>, ForgeError> {
         let authenticated = self.token.is_some();
         let cached = self
             .cache
@@ -166,12 +195,19 @@ impl Engine {
         if status == StatusCode::NOT_FOUND {
             return Ok(Step::Done(None));
         }
-        let body = match response.text().await {
+        let body = match read_capped(response, url).await? {
             Ok(body) => body,
-            Err(e) => return Ok(Step::Retry(None, describe(&e))),
+            Err(why) => return Ok(Step::Retry(None, why)),
         };
         if status.is_success() {
             let link = header(&headers, LINK.as_str());
+            // Every API answer is JSON: one that is not is an error, and never cached.
+            if serde_json::from_str::<serde::de::IgnoredAny>(&body).is_err() {
+                return Err(ForgeError::BadResponse {
+                    url: url.to_owned(),
+                    detail: format!("not JSON: {}", excerpt(&body)),
+                });
+            }
             if let (Some(cache), Some(etag)) = (&self.cache, header(&headers, ETAG.as_str())) {
                 let entry = Entry {
                     etag,
@@ -250,6 +286,23 @@ impl Engine {
         out: &mut std::fs::File,
         progress: &dyn Progress,
     ) -> Result<(u64, Sha256Digest), ForgeError> {
+        if let Some(stopped) = self.stopped() {
+            return Err(stopped);
+        }
+        let result = self
+            .download_retrying(url, expected_size, expected_digest, out, progress)
+            .await;
+        self.remember(result)
+    }
+
+    async fn download_retrying(
+        &self,
+        url: &str,
+        expected_size: Option<u64>,
+        expected_digest: Option<Sha256Digest>,
+        out: &mut std::fs::File,
+        progress: &dyn Progress,
+    ) -> Result<(u64, Sha256Digest), ForgeError> {
         let mut last = String::new();
         let mut truncated = None;
         for attempt in 1..=self.retry.attempts {
@@ -268,20 +321,34 @@ impl Engine {
                 })?;
             let (got, digest) = match outcome {
                 Attempt::Complete { len, digest } => (len, digest),
-                Attempt::Status(StatusCode::NOT_FOUND) => {
+                Attempt::Status(StatusCode::NOT_FOUND, _) => {
                     return Err(ForgeError::NotFound {
                         what: "the download".to_owned(),
                         url: url.to_owned(),
                     });
                 }
-                Attempt::Status(status)
-                    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS =>
+                Attempt::Status(status, Some(seconds))
+                    if Duration::from_secs(seconds) > self.retry.max_retry_after =>
+                {
+                    return Err(ForgeError::Http {
+                        url: url.to_owned(),
+                        status: status.as_u16(),
+                        excerpt: format!("the server asked to retry after {seconds} s"),
+                    });
+                }
+                Attempt::Status(status, retry_after)
+                    if status.is_server_error()
+                        || status == StatusCode::TOO_MANY_REQUESTS
+                        || retry_after.is_some() =>
                 {
                     last = format!("the server answered {status}");
-                    self.pause(attempt).await;
+                    if attempt < self.retry.attempts {
+                        let wait = retry_after.map(Duration::from_secs);
+                        tokio::time::sleep(wait.unwrap_or_else(|| self.backoff(attempt))).await;
+                    }
                     continue;
                 }
-                Attempt::Status(status) => {
+                Attempt::Status(status, _) => {
                     return Err(ForgeError::Http {
                         url: url.to_owned(),
                         status: status.as_u16(),
@@ -341,6 +408,41 @@ impl Engine {
             tokio::time::sleep(self.backoff(attempt)).await;
         }
     }
+}
+
+/// The body, read up to [`MAX_API_ANSWER`]: `Err` for an answer too large (the run's error),
+/// `Ok(Err(why))` for a connection that broke (worth a retry).
+async fn read_capped(
+    mut response: reqwest::Response,
+    url: &str,
+) -> Result<Result<String, String>, ForgeError> {
+    let too_large = |size: String| ForgeError::BadResponse {
+        url: url.to_owned(),
+        detail: format!(
+            "the answer is {size}, more than the {} MiB an API answer may be; refused unread",
+            MAX_API_ANSWER >> 20
+        ),
+    };
+    if let Some(length) = response
+        .content_length()
+        .filter(|l| *l > MAX_API_ANSWER as u64)
+    {
+        return Err(too_large(format!("{length} bytes")));
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_API_ANSWER {
+                    return Err(too_large("larger".to_owned()));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) => return Ok(Err(describe(&e))),
+        }
+    }
+    Ok(Ok(String::from_utf8_lossy(&body).into_owned()))
 }
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {

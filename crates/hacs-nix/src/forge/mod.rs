@@ -61,11 +61,18 @@ pub struct Asset {
 }
 
 impl Asset {
-    pub fn sha256(&self) -> Option<Sha256Digest> {
-        self.digest
-            .as_deref()
-            .and_then(|d| d.strip_prefix("sha256:"))
+    /// The digest GitHub gives; `Err` with the text when it is given but is not
+    /// `sha256:<64 hex digits>` (then nothing could be verified, which is an error, not a pass).
+    pub fn sha256(&self) -> Result<Option<Sha256Digest>, String> {
+        let Some(digest) = self.digest.as_deref() else {
+            return Ok(None);
+        };
+        digest
+            .strip_prefix("sha256:")
+            .filter(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
             .and_then(|hex| Sha256Digest::parse(hex).ok())
+            .map(Some)
+            .ok_or_else(|| digest.to_owned())
     }
 }
 

@@ -1,0 +1,308 @@
+//! A polite and bounded client, and no silently wrong pins: `Retry-After` on downloads, an
+//! exhausted rate limit that stops the run, API answers capped and parsed before caching, and
+//! the cases that used to pin something else than asked (no such asset, a malformed digest, an
+//! asset whose name and content disagree, an offline run with nothing pinned).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use hacs_nix::fetch::{self, FetchRequest, SourcePreference};
+use hacs_nix::forge::{Choice, EtagCache, ForgeError, GitHub, RepoId, RetryPolicy, Settings};
+use serde_json::json;
+use support::craft::{self, dir, file, tar_gz};
+use support::github::{Fault, MockGitHub, Repo, info, release};
+use support::pipeline::{Case, shown};
+
+fn settings(mock: &MockGitHub, cache: Option<&std::path::Path>) -> Settings {
+    Settings {
+        api: mock.api.clone(),
+        download: mock.download.clone(),
+        token: None,
+        cache: cache.map(EtagCache::new),
+        retry: RetryPolicy {
+            attempts: 3,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(40),
+            max_retry_after: Duration::from_secs(5),
+            secondary_wait: Duration::from_millis(150),
+        },
+        connect_timeout: Duration::from_secs(2),
+        read_timeout: Duration::from_secs(5),
+        ..Settings::default()
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn request(name: &str, source: SourcePreference) -> FetchRequest {
+    FetchRequest {
+        repo: RepoId::parse(name).unwrap(),
+        choice: Choice::Latest,
+        source,
+        previous: None,
+    }
+}
+
+fn zip_repo(mock: &MockGitHub, name: &str, asset: &str, bytes: &[u8], digest: Option<&str>) {
+    let mut rel = release("1.0", false, false, &[(asset, bytes, true)]);
+    if let Some(d) = digest {
+        rel["assets"][0]["digest"] = json!(d);
+    }
+    mock.add_repo(
+        name,
+        Repo {
+            info: info("x", None),
+            releases: vec![rel],
+            commits: [("1.0".to_owned(), "a".repeat(40))].into(),
+            files: [(
+                ("1.0".to_owned(), "hacs.json".to_owned()),
+                format!(r#"{{"name":"X","zip_release":true,"filename":"{asset}"}}"#).into_bytes(),
+            )]
+            .into(),
+        },
+    );
+    mock.add_download(
+        &format!("/{name}/releases/download/1.0/{asset}"),
+        bytes.to_vec(),
+    );
+}
+
+fn small_zip() -> Vec<u8> {
+    craft::zip(&[(
+        "manifest.json",
+        0o644,
+        br#"{"domain":"x","version":"1.0"}"#.as_slice(),
+    )])
+}
+
+#[test]
+fn a_download_answered_429_waits_as_long_as_retry_after_says() {
+    let mock = MockGitHub::start();
+    zip_repo(&mock, "o/z", "z.zip", &small_zip(), None);
+    let dl = "/dl/o/z/releases/download/1.0/z.zip";
+    mock.fault(
+        dl,
+        vec![Fault::Status(
+            429,
+            vec![("Retry-After", "1".into())],
+            String::new(),
+        )],
+    );
+    let gh = GitHub::new(settings(&mock, None)).unwrap();
+    let started = Instant::now();
+    let fetched = runtime()
+        .block_on(fetch::fetch(
+            &gh,
+            &request("o/z", SourcePreference::Auto),
+            &(),
+        ))
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "waited {:?}, not the 1 s asked for",
+        started.elapsed()
+    );
+    assert_eq!(mock.count(dl), 2);
+    assert!(fetched.pin.hash.starts_with("sha256-"));
+}
+
+#[test]
+fn an_exhausted_rate_limit_stops_every_later_request() {
+    let mock = MockGitHub::start();
+    zip_repo(&mock, "o/a", "a.zip", &small_zip(), None);
+    zip_repo(&mock, "o/b", "b.zip", &small_zip(), None);
+    mock.fault(
+        "/api/repos/o/a",
+        vec![Fault::Status(
+            403,
+            vec![
+                ("X-RateLimit-Remaining", "0".into()),
+                ("X-RateLimit-Reset", "4102444800".into()),
+            ],
+            r#"{"message":"API rate limit exceeded"}"#.into(),
+        )],
+    );
+    let gh = GitHub::new(settings(&mock, None)).unwrap();
+    let requests = vec![
+        request("o/a", SourcePreference::Auto),
+        request("o/b", SourcePreference::Auto),
+    ];
+    let results = runtime().block_on(fetch::fetch_all(&gh, &requests, 1, |_: &RepoId| ()));
+    for result in &results {
+        assert_eq!(
+            result.as_ref().unwrap_err().rule_id(),
+            "github-rate-limit",
+            "{result:?}"
+        );
+    }
+    let to_b = mock
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains("/o/b"))
+        .count();
+    assert_eq!(to_b, 0, "no request is sent once the limit is exhausted");
+}
+
+#[test]
+fn api_answers_are_capped_and_parsed_before_caching() {
+    let mock = MockGitHub::start();
+    zip_repo(&mock, "o/big", "b.zip", &small_zip(), None);
+    let big = format!("{{\"x\": \"{}\"}}", "a".repeat(50 << 20));
+    mock.fault("/api/repos/o/big", vec![Fault::Status(200, vec![], big)]);
+    let gh = GitHub::new(settings(&mock, None)).unwrap();
+    let rt = runtime();
+    let err = rt
+        .block_on(gh.repo_info(&RepoId::parse("o/big").unwrap()))
+        .unwrap_err();
+    assert!(
+        matches!(err, ForgeError::BadResponse { .. }) && err.to_string().contains("10 MiB"),
+        "{err}"
+    );
+
+    // A 200 that is not JSON is an error, and its ETag is not remembered.
+    let cache = tempfile::tempdir().unwrap();
+    mock.fault(
+        "/api/repos/o/big",
+        vec![Fault::Status(
+            200,
+            vec![("ETag", "\"bad\"".into())],
+            "<html>maintenance</html>".into(),
+        )],
+    );
+    let gh = GitHub::new(settings(&mock, Some(cache.path()))).unwrap();
+    let err = rt
+        .block_on(gh.repo_info(&RepoId::parse("o/big").unwrap()))
+        .unwrap_err();
+    assert_eq!(err.rule_id(), "github-bad-response", "{err}");
+    mock.clear_log();
+    rt.block_on(gh.repo_info(&RepoId::parse("o/big").unwrap()))
+        .unwrap();
+    let sent = mock.requests();
+    assert!(
+        sent.iter()
+            .all(|r| r.headers.get("if-none-match").map(String::as_str) != Some("\"bad\"")),
+        "the bad answer was cached"
+    );
+}
+
+/// The binary's peak memory on a 50 MB API answer (the Python oracle reads the child's
+/// `ru_maxrss`).
+#[test]
+fn a_50_mb_answer_is_refused_with_bounded_memory() {
+    let mut case = Case::new();
+    case.source_release(
+        "o/big",
+        "1.0",
+        "Big",
+        tar_gz(&[dir("b/"), file("b/x", b"")]),
+    );
+    case.want("[big]\nrepo = \"o/big\"\n");
+    let big = format!("{{\"x\": \"{}\"}}", "a".repeat(50 << 20));
+    case.mock
+        .fault("/api/repos/o/big", vec![Fault::Status(200, vec![], big)]);
+    let out = std::process::Command::new(support::builder::oracle_python())
+        .args([
+            "-c",
+            "import resource, subprocess, sys; p = subprocess.run(sys.argv[1:], capture_output=True); \
+             print(p.returncode); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); \
+             sys.stderr.write(p.stdout.decode() + p.stderr.decode())",
+            env!("CARGO_BIN_EXE_xtask"),
+            "update-components",
+        ])
+        .current_dir(case.dir.path())
+        .env("HACS_NIX_GITHUB_API", &case.mock.api)
+        .env("HACS_NIX_GITHUB_DOWNLOAD", &case.mock.download)
+        .env("XDG_CACHE_HOME", case.dir.path().join(".cache"))
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GH_TOKEN")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let mut lines = stdout.lines();
+    let code: i32 = lines.next().unwrap().parse().unwrap();
+    let peak_kib: u64 = lines.next().unwrap().parse().unwrap();
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("10 MiB"), "{stderr}");
+    assert!(
+        peak_kib < 64 << 10,
+        "peak {} MiB for a refused 50 MB answer",
+        peak_kib >> 10
+    );
+}
+
+#[test]
+fn nothing_is_pinned_but_what_was_asked_for() {
+    let mock = MockGitHub::start();
+    let rt = runtime();
+    // `source = "release-asset"` and a release without a zip asset: an error naming what is there.
+    mock.add_repo(
+        "o/noasset",
+        Repo {
+            info: info("x", None),
+            releases: vec![release("1.0", false, false, &[("notes.txt", b"hi", true)])],
+            commits: [("1.0".to_owned(), "a".repeat(40))].into(),
+            files: HashMap::new(),
+        },
+    );
+    let gh = GitHub::new(settings(&mock, None)).unwrap();
+    let err = rt
+        .block_on(fetch::fetch(
+            &gh,
+            &request("o/noasset", SourcePreference::ReleaseAsset),
+            &(),
+        ))
+        .unwrap_err();
+    assert_eq!(err.rule_id(), "release-asset-missing", "{err}");
+    assert!(err.to_string().contains("`notes.txt`"), "{err}");
+
+    // A digest GitHub gives but that is not sha256:<hex>: an error, not a skipped check.
+    zip_repo(
+        &mock,
+        "o/digest",
+        "d.zip",
+        &small_zip(),
+        Some("sha256:nothex"),
+    );
+    let err = rt
+        .block_on(fetch::fetch(
+            &gh,
+            &request("o/digest", SourcePreference::Auto),
+            &(),
+        ))
+        .unwrap_err();
+    assert_eq!(err.rule_id(), "download-digest-invalid", "{err}");
+
+    // A `.zip` asset that is really a tarball: stdenv would run unzip on it.
+    let tarball = tar_gz(&[file("manifest.json", br#"{"domain":"x","version":"1.0"}"#)]);
+    zip_repo(&mock, "o/liar", "l.zip", &tarball, None);
+    let err = rt
+        .block_on(fetch::fetch(
+            &gh,
+            &request("o/liar", SourcePreference::Auto),
+            &(),
+        ))
+        .unwrap_err();
+    assert_eq!(err.rule_id(), "download-name-content", "{err}");
+}
+
+#[test]
+fn offline_with_nothing_pinned_fails() {
+    let case = Case::new();
+    case.want("[never]\nrepo = \"o/never\"\n");
+    let out = case.run(&["update-components", "--offline"]);
+    let text = shown(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("offline-unpinned") && text.contains("online"),
+        "{text}"
+    );
+}
