@@ -398,3 +398,42 @@ proptest! {
         }
     }
 }
+
+/// A `zip_release` repository's source archive: HACS installs the asset, so `check` says so
+/// first, and the version findings speak of this archive, not of what HACS would show.
+#[test]
+fn zip_release_source_archive_points_at_the_asset() {
+    let mut tree = source(&[
+        dir("p-1.0/custom_components/powercalc/"),
+        file(
+            "p-1.0/custom_components/powercalc/manifest.json",
+            MANIFEST.replace("\"hacs\"", "\"powercalc\"").as_bytes(),
+        ),
+        file(
+            "p-1.0/hacs.json",
+            br#"{"name":"Powercalc","zip_release":true,"filename":"powercalc.zip"}"#,
+        ),
+    ]);
+    let layout = layout::analyse(
+        &mut tree,
+        SourceKind::SourceArchive,
+        &options(Some("v1.25.0"), ""),
+    );
+    assert_eq!(layout.findings[0].rule, "layout-zip-release");
+    assert!(layout.findings[0].message.contains("`powercalc.zip`"));
+    let version = layout
+        .findings
+        .iter()
+        .find(|f| f.rule == "layout-version-placeholder")
+        .unwrap();
+    assert!(
+        version
+            .message
+            .contains("stamps the version into the `powercalc.zip` asset")
+            && !version
+                .message
+                .contains("Home Assistant and HACS would show"),
+        "{}",
+        version.message
+    );
+}

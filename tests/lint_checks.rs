@@ -289,6 +289,14 @@ fn scanner_on_realistic_nix() {
         [("lint-python-mismatch", 5)],
         "the line of the selection"
     );
+    // One mistake, one finding: the `with` is reported once, not again as a selection.
+    assert_eq!(
+        scan_rules(mismatches[0]),
+        [("lint-python-mismatch", 5)],
+        "{:?}",
+        scan_rules(mismatches[0])
+    );
+    assert_eq!(scan_rules(mismatches[4]).len(), 1);
 
     let clean = [
         "{ pkgs, ... }:\n{\n  x = pkgs.buildHomeAssistantComponent {\n    dependencies = [ pkgs.home-assistant.python.pkgs.aiogithubapi ];\n  };\n}\n",

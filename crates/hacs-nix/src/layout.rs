@@ -184,6 +184,15 @@ pub fn analyse(tree: &mut Tree, kind: SourceKind, options: &LayoutOptions) -> La
         installed_symlinks(tree, &file, &mut findings, &mut fixes);
     }
 
+    if kind == SourceKind::SourceArchive
+        && let Some(filename) = hacs
+            .as_ref()
+            .filter(|h| h.zip_release)
+            .and_then(|h| h.filename.clone())
+    {
+        zip_release_first(&mut findings, &file, &filename);
+    }
+
     let all_manifests = manifests_anywhere(tree.root(), &mut String::new());
     let hook_manifests = hook_matches(&all_manifests, &options.prefix);
     predict_hook(
@@ -316,6 +325,31 @@ fn is_placeholder(version: &str) -> bool {
             || suffix
                 .strip_prefix("dev")
                 .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())))
+}
+
+/// A source archive of a `zip_release` repository is not what HACS installs: say so first, and
+/// mark the version findings a release workflow typically rewrites in the asset.
+fn zip_release_first(findings: &mut Vec<Finding>, file: &dyn Fn(&str) -> String, filename: &str) {
+    for f in findings.iter_mut() {
+        if f.rule.starts_with("layout-version-") || f.rule.starts_with("manifest-version-") {
+            f.message = format!(
+                "{} (in this source archive; a release workflow usually stamps the version into the `{filename}` asset HACS installs)",
+                f.message.replace(
+                    "Home Assistant and HACS would show",
+                    "this archive would show"
+                )
+            );
+        }
+    }
+    findings.insert(
+        0,
+        Finding::warning(
+            "layout-zip-release",
+            Location::file(file("hacs.json")),
+            format!("hacs.json says `zip_release`: HACS installs the release asset `{filename}`, not this source archive"),
+            "check the asset (`cargo xtask check <asset URL>`); `update-components` pins the asset",
+        ),
+    );
 }
 
 /// What the install phase copies into `$out`: the whole source when `./manifest.json` exists,

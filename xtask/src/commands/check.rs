@@ -56,7 +56,7 @@ enum Format_ {
 #[derive(Serialize)]
 struct Report<'a> {
     source: &'a str,
-    #[serde(flatten)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     layout: Option<&'a Layout>,
     findings: &'a [Finding],
     errors: usize,

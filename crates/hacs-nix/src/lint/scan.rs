@@ -144,6 +144,12 @@ fn check_component(set: &SyntaxNode, at: &dyn Fn(usize) -> Location, findings: &
                     if node.parent().is_some_and(|p| p.kind() == SyntaxKind::NODE_SELECT) {
                         continue;
                     }
+                    // `with python3Packages; …` is reported once, at the `with`.
+                    if node.parent().is_some_and(|p| {
+                        p.kind() == SyntaxKind::NODE_WITH && p.children().next().as_ref() == Some(&node)
+                    }) {
+                        continue;
+                    }
                     let text = node.text().to_string();
                     if foreign(&text) {
                         findings.push(mismatch(at(usize::from(node.text_range().start())), &text));
