@@ -682,3 +682,59 @@ fn deps_command_evaluates_once_then_reads_the_snapshot() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--nixpkgs"));
 }
+
+/// `--nixpkgs` elsewhere than flake.lock's nixpkgs: evaluated for this run and cached in the
+/// user's cache, never written over the checkout's snapshot.
+#[test]
+fn an_ad_hoc_nixpkgs_never_replaces_the_snapshot() {
+    let work = tempfile::tempdir().unwrap();
+    let locked = fixture("2026");
+    let elsewhere = fixture("2025");
+    std::fs::write(
+        work.path().join("flake.lock"),
+        serde_json::json!({
+            "nodes": {
+                "nixpkgs": { "locked": { "type": "path", "path": locked.to_str().unwrap() } },
+                "root": { "inputs": { "nixpkgs": "nixpkgs" } }
+            },
+            "root": "root", "version": 7
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let manifest = format!("{ROOT}/tests/fixtures/corpus/hacs.json");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(args)
+            .current_dir(work.path())
+            .env("NO_COLOR", "1")
+            .env("XDG_CACHE_HOME", work.path().join("cache"))
+            .output()
+            .unwrap()
+    };
+    // The locked nixpkgs: evaluated and saved as the snapshot.
+    let out = run(&["deps", &manifest]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let snapshot = work.path().join("pkgs/python-set.json");
+    let before = std::fs::read(&snapshot).unwrap();
+
+    // Elsewhere: the answer is that nixpkgs' (Home Assistant 2025.6.3), the snapshot untouched.
+    let out = run(&["deps", &manifest, "--nixpkgs", elsewhere.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Home Assistant 2025.6.3"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(std::fs::read(&snapshot).unwrap(), before, "the snapshot is flake.lock's");
+    let cached: Vec<_> = std::fs::read_dir(work.path().join("cache/hacs-nix/python-sets"))
+        .unwrap()
+        .collect();
+    assert_eq!(cached.len(), 1, "the ad-hoc set is cached");
+
+    // The locked nixpkgs named explicitly is still the snapshot's.
+    let out = run(&["deps", &manifest, "--nixpkgs", locked.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Home Assistant 2026.11.2"));
+    assert_eq!(std::fs::read(&snapshot).unwrap(), before);
+}

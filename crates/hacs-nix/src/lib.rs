@@ -29,3 +29,12 @@ pub mod report;
 pub mod requirement;
 pub mod tree;
 pub mod update;
+
+/// The user's cache folder for hacs-nix: `$XDG_CACHE_HOME/hacs-nix`, or `~/.cache/hacs-nix`.
+pub fn cache_home() -> Option<std::path::PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cache")))?;
+    Some(base.join("hacs-nix"))
+}

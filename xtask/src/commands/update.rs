@@ -416,6 +416,9 @@ fn python_set(common: &Common, pkgs: &Path) -> (Option<Obtained>, Option<String>
                 Obtained::Evaluated(_) => {
                     Some("Home Assistant's Python set was evaluated".to_owned())
                 }
+                Obtained::AdHoc(_) => Some(
+                    "--nixpkgs is not the nixpkgs flake.lock locks: its Python set is used for this run and cached, pkgs/python-set.json is left alone".to_owned(),
+                ),
             };
             (Some(obtained), note)
         }

@@ -1,7 +1,7 @@
 //! An on-disk cache of API responses with their ETags, so that a run where nothing changed
 //! costs only `304 Not Modified` answers (which GitHub does not count against the rate limit).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -28,11 +28,7 @@ impl EtagCache {
 
     /// `$XDG_CACHE_HOME/hacs-nix/http`, or `~/.cache/hacs-nix/http`.
     pub fn default_location() -> Option<Self> {
-        let base = std::env::var_os("XDG_CACHE_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))?;
-        Some(Self::new(base.join("hacs-nix").join("http")))
+        Some(Self::new(crate::cache_home()?.join("http")))
     }
 
     /// Entries are keyed by URL, Accept header and whether a token was sent (answers differ).

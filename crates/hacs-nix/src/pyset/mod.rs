@@ -47,18 +47,25 @@ pub enum Obtained {
     Unchecked(PythonSet),
     /// Evaluated just now; the caller saves it as the new snapshot.
     Evaluated(PythonSet),
+    /// Of a nixpkgs other than the one flake.lock locks (`--nixpkgs` elsewhere): kept in the
+    /// user's cache, never written over the checkout's snapshot.
+    AdHoc(PythonSet),
 }
 
 impl Obtained {
     pub fn set(&self) -> &PythonSet {
         match self {
-            Self::Snapshot(set) | Self::Unchecked(set) | Self::Evaluated(set) => set,
+            Self::Snapshot(set) | Self::Unchecked(set) | Self::Evaluated(set) | Self::AdHoc(set) => {
+                set
+            }
         }
     }
 
     pub fn into_set(self) -> PythonSet {
         match self {
-            Self::Snapshot(set) | Self::Unchecked(set) | Self::Evaluated(set) => set,
+            Self::Snapshot(set) | Self::Unchecked(set) | Self::Evaluated(set) | Self::AdHoc(set) => {
+                set
+            }
         }
     }
 }
@@ -84,11 +91,61 @@ pub fn obtain(
         }
     };
     let key = nixpkgs.key()?;
+    let locked = match reference {
+        None => true,
+        Some(_) if flake_lock.exists() => {
+            let locked = Nixpkgs::from_flake_lock(flake_lock)?.key()?;
+            same_nixpkgs(&locked, &key)
+        }
+        // Without a flake.lock the checkout's snapshot follows whatever --nixpkgs says.
+        Some(_) => true,
+    };
+    if !locked {
+        return ad_hoc(&nixpkgs, &key, evaluate);
+    }
     match saved {
         Some(set) if set.nixpkgs == key => Ok(Obtained::Snapshot(set)),
         _ if !evaluate => Err(PySetError::StaleOffline(snapshot.display().to_string())),
         _ => self::evaluate(&nixpkgs).map(Obtained::Evaluated),
     }
+}
+
+/// The same nixpkgs, whether or not both references carry its NAR hash.
+fn same_nixpkgs(a: &NixpkgsKey, b: &NixpkgsKey) -> bool {
+    a.source == b.source
+        && a.rev == b.rev
+        && (a.nar_hash == b.nar_hash || a.nar_hash.is_empty() || b.nar_hash.is_empty())
+}
+
+/// The set of a nixpkgs the checkout does not lock: from the cache
+/// (`$XDG_CACHE_HOME/hacs-nix/python-sets/`), else evaluated and cached there (best effort).
+fn ad_hoc(nixpkgs: &Nixpkgs, key: &NixpkgsKey, evaluate: bool) -> Result<Obtained, PySetError> {
+    let path = crate::cache_home().map(|home| {
+        let id = serde_json::to_string(key).unwrap_or_default();
+        home.join("python-sets").join(format!(
+            "{}.json",
+            crate::hash::Sha256Digest::of(id.as_bytes()).to_hex()
+        ))
+    });
+    if let Some(path) = &path
+        && let Ok(Some(set)) = PythonSet::load(path)
+        && set.nixpkgs == *key
+    {
+        return Ok(Obtained::AdHoc(set));
+    }
+    if !evaluate {
+        return Err(PySetError::StaleOffline(key.source.clone()));
+    }
+    let set = self::evaluate(nixpkgs)?;
+    if let Some(path) = &path
+        && let Some(dir) = path.parent()
+        && std::fs::create_dir_all(dir).is_ok()
+        && let Ok(mut file) = tempfile::NamedTempFile::new_in(dir)
+        && std::io::Write::write_all(&mut file, set.to_json().as_bytes()).is_ok()
+    {
+        let _ = file.persist(path);
+    }
+    Ok(Obtained::AdHoc(set))
 }
 
 /// Which nixpkgs to evaluate.
