@@ -714,19 +714,33 @@ fn an_ad_hoc_nixpkgs_never_replaces_the_snapshot() {
     };
     // The locked nixpkgs: evaluated and saved as the snapshot.
     let out = run(&["deps", &manifest]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let snapshot = work.path().join("pkgs/python-set.json");
     let before = std::fs::read(&snapshot).unwrap();
 
     // Elsewhere: the answer is that nixpkgs' (Home Assistant 2025.6.3), the snapshot untouched.
     let out = run(&["deps", &manifest, "--nixpkgs", elsewhere.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("Home Assistant 2025.6.3"),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    assert_eq!(std::fs::read(&snapshot).unwrap(), before, "the snapshot is flake.lock's");
+    assert_eq!(
+        std::fs::read(&snapshot).unwrap(),
+        before,
+        "the snapshot is flake.lock's"
+    );
     let cached: Vec<_> = std::fs::read_dir(work.path().join("cache/hacs-nix/python-sets"))
         .unwrap()
         .collect();

@@ -306,3 +306,44 @@ fn offline_with_nothing_pinned_fails() {
         "{text}"
     );
 }
+
+/// The caches stay bounded: entries unused for 30 days go, then the least recently used beyond
+/// the size cap. File times stand in for the clock.
+#[test]
+fn caches_are_pruned_by_age_and_size() {
+    use std::time::SystemTime;
+    let dir = tempfile::tempdir().unwrap();
+    let now = SystemTime::now();
+    let day = Duration::from_secs(24 * 3600);
+    let write = |name: &str, age_days: u32| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, vec![b'x'; 100]).unwrap();
+        let file = std::fs::File::options().write(true).open(&path).unwrap();
+        file.set_modified(now - day * age_days).unwrap();
+    };
+    write("old.json", 31);
+    write("recent.json", 1);
+    write("older.json", 20);
+    write("newest.json", 0);
+    let pruned = hacs_nix::forge::prune(dir.path(), now, hacs_nix::forge::MAX_AGE, 250);
+    let left: Vec<String> = {
+        let mut v: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(left, ["newest.json", "recent.json"], "{pruned:?}");
+    assert_eq!(
+        (pruned.removed, pruned.kept, pruned.kept_bytes),
+        (2, 2, 200)
+    );
+
+    // Through the client: a GitHub made with a cache prunes it.
+    write("ancient.json", 400);
+    let mock = MockGitHub::start();
+    let _gh = GitHub::new(settings(&mock, Some(dir.path()))).unwrap();
+    assert!(!dir.path().join("ancient.json").exists());
+    assert!(dir.path().join("newest.json").exists());
+}

@@ -1,7 +1,8 @@
 //! An on-disk cache of API responses with their ETags, so that a run where nothing changed
 //! costs only `304 Not Modified` answers (which GitHub does not count against the rate limit).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +22,48 @@ pub(crate) struct Entry {
     pub link: Option<String>,
 }
 
+/// Entries unused this long are removed.
+pub const MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
+/// The most the ETag cache keeps on disk.
+pub const MAX_BYTES: u64 = 64 << 20;
+
+/// What a pruning removed and kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub removed: usize,
+    pub kept: usize,
+    pub kept_bytes: u64,
+}
+
+/// Prunes the regular files of `dir` (best effort: a file that cannot be read or removed is
+/// left for the next run).
+pub fn prune(dir: &Path, now: SystemTime, max_age: Duration, max_bytes: u64) -> Pruned {
+    let mut entries: Vec<(SystemTime, u64, PathBuf)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let meta = e.metadata().ok().filter(std::fs::Metadata::is_file)?;
+            Some((meta.modified().ok()?, meta.len(), e.path()))
+        })
+        .collect();
+    // Newest first: the tail is what goes when the folder is too big.
+    entries.sort_by(|a, b| b.0.cmp(&a.0));
+    let mut pruned = Pruned::default();
+    for (modified, len, path) in entries {
+        let stale = now.duration_since(modified).is_ok_and(|age| age > max_age);
+        if stale || pruned.kept_bytes + len > max_bytes {
+            if std::fs::remove_file(&path).is_ok() {
+                pruned.removed += 1;
+            }
+        } else {
+            pruned.kept += 1;
+            pruned.kept_bytes += len;
+        }
+    }
+    pruned
+}
+
 impl EtagCache {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Self { dir: dir.into() }
@@ -38,8 +81,19 @@ impl EtagCache {
     }
 
     pub(crate) fn get(&self, url: &str, accept: &str, authenticated: bool) -> Option<Entry> {
-        let text = std::fs::read_to_string(self.path(url, accept, authenticated)).ok()?;
+        let path = self.path(url, accept, authenticated);
+        let text = std::fs::read_to_string(&path).ok()?;
+        // Its modification time is its last use: what pruning keeps.
+        if let Ok(file) = std::fs::File::options().write(true).open(&path) {
+            let _ = file.set_modified(std::time::SystemTime::now());
+        }
         serde_json::from_str(&text).ok()
+    }
+
+    /// Keeps the cache bounded: entries unused for [`MAX_AGE`] go, then the least recently used
+    /// until the folder holds at most [`MAX_BYTES`]. `now` is a parameter for tests.
+    pub fn prune(&self, now: SystemTime) -> Pruned {
+        prune(&self.dir, now, MAX_AGE, MAX_BYTES)
     }
 
     /// Best effort: a cache that cannot be written only costs API calls later.

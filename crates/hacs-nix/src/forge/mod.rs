@@ -11,7 +11,7 @@ mod http;
 
 use serde::{Deserialize, Serialize};
 
-pub use cache::EtagCache;
+pub use cache::{EtagCache, MAX_AGE, MAX_BYTES, Pruned, prune};
 pub use error::ForgeError;
 pub use http::RetryPolicy;
 
@@ -265,6 +265,9 @@ impl GitHub {
                 url: settings.api.clone(),
                 detail: http::describe(&e),
             })?;
+        if let Some(cache) = &settings.cache {
+            cache.prune(std::time::SystemTime::now());
+        }
         Ok(Self {
             engine: http::Engine::new(client, settings.token, settings.cache, settings.retry),
             api: settings.api.trim_end_matches('/').to_owned(),

@@ -55,17 +55,19 @@ pub enum Obtained {
 impl Obtained {
     pub fn set(&self) -> &PythonSet {
         match self {
-            Self::Snapshot(set) | Self::Unchecked(set) | Self::Evaluated(set) | Self::AdHoc(set) => {
-                set
-            }
+            Self::Snapshot(set)
+            | Self::Unchecked(set)
+            | Self::Evaluated(set)
+            | Self::AdHoc(set) => set,
         }
     }
 
     pub fn into_set(self) -> PythonSet {
         match self {
-            Self::Snapshot(set) | Self::Unchecked(set) | Self::Evaluated(set) | Self::AdHoc(set) => {
-                set
-            }
+            Self::Snapshot(set)
+            | Self::Unchecked(set)
+            | Self::Evaluated(set)
+            | Self::AdHoc(set) => set,
         }
     }
 }
@@ -137,6 +139,10 @@ fn ad_hoc(nixpkgs: &Nixpkgs, key: &NixpkgsKey, evaluate: bool) -> Result<Obtaine
         return Err(PySetError::StaleOffline(key.source.clone()));
     }
     let set = self::evaluate(nixpkgs)?;
+    if let Some(dir) = path.as_deref().and_then(Path::parent) {
+        let now = std::time::SystemTime::now();
+        crate::forge::prune(dir, now, crate::forge::MAX_AGE, crate::forge::MAX_BYTES);
+    }
     if let Some(path) = &path
         && let Some(dir) = path.parent()
         && std::fs::create_dir_all(dir).is_ok()
