@@ -48,7 +48,7 @@ pub fn prune(dir: &Path, now: SystemTime, max_age: Duration, max_bytes: u64) -> 
         })
         .collect();
     // Newest first: the tail is what goes when the folder is too big.
-    entries.sort_by(|a, b| b.0.cmp(&a.0));
+    entries.sort_by_key(|e| std::cmp::Reverse(e.0));
     let mut pruned = Pruned::default();
     for (modified, len, path) in entries {
         let stale = now.duration_since(modified).is_ok_and(|age| age > max_age);
