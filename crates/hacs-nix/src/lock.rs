@@ -100,6 +100,16 @@ pub struct AcceptedFinding {
     pub message: String,
 }
 
+/// A folder rename the generator may write: one folder name (no separator, not `.` or `..`)
+/// to a valid domain.
+pub fn valid_rename(folder: &str, domain: &str) -> bool {
+    valid_domain(domain)
+        && !folder.is_empty()
+        && folder != "."
+        && folder != ".."
+        && !folder.contains(['/', '\0'])
+}
+
 #[derive(Debug, Error)]
 pub enum LockError {
     #[error("{path}: {message}")]
@@ -166,11 +176,7 @@ impl Lock {
                 )));
             }
             if let Some((folder, domain)) = &entry.patches.rename_folder
-                && (!valid_domain(domain)
-                    || folder.is_empty()
-                    || folder.contains(['/', '\0'])
-                    || folder == "."
-                    || folder == "..")
+                && !valid_rename(folder, domain)
             {
                 return Err(at(&format!(
                     "`rename_folder` `{}` → `{}` is not one folder and a domain",
