@@ -409,6 +409,8 @@ fn fixed_by(rule: &str, fixes: &[Fix]) -> bool {
     }
 }
 
+/// A new release, downloaded: analysed as nixpkgs would build it, its requirements resolved,
+/// and turned into a lock entry with the fixes it needs, or refused with the reason.
 fn pin_component(
     attr: &str,
     wanted: &Wanted,
@@ -421,12 +423,85 @@ fn pin_component(
         rule: rule.to_owned(),
         message,
     };
-    let Some(tree) = fetched.tree.as_mut() else {
+    let Some(mut tree) = fetched.tree.take() else {
         return Err(fail(
             "internal",
             "nothing was downloaded for a new pin".to_owned(),
         ));
     };
+    let analysis = analyse_fetched(&mut tree, &fetched);
+    if let Err(failure) = refuse_blocking(&analysis, &fail) {
+        findings
+            .entry(attr.to_owned())
+            .or_default()
+            .extend(analysis.findings);
+        return Err(failure);
+    }
+    let Some(domain) = analysis.manifest.as_ref().and_then(|m| m.domain.clone()) else {
+        return Err(fail(
+            "manifest-domain-missing",
+            "the integration's manifest has no domain".to_owned(),
+        ));
+    };
+    let requirements = hook_requirements(&mut tree, &analysis);
+    let minimum = minimum_home_assistant(&analysis, &fetched);
+    let manifests: Vec<(String, Vec<String>)> = requirements
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let report = deps::resolve(
+        &manifests,
+        minimum.as_deref().map(|m| (m, "hacs.json")),
+        set,
+        &deps_options(wanted),
+    );
+    let mut all_findings = analysis.findings.clone();
+    all_findings.extend(report.findings.iter().cloned());
+    findings
+        .entry(attr.to_owned())
+        .or_default()
+        .extend(all_findings.clone());
+    if !report.buildable() {
+        return Err(fail(
+            "deps-unsatisfiable",
+            format!("{}; the previous pin is kept", report.refusals().join("; ")),
+        ));
+    }
+    if let Some(extra) = wanted
+        .extra_dependencies
+        .iter()
+        .find(|d| !set.packages.contains_key(*d))
+    {
+        return Err(fail(
+            "config-extra-dependency",
+            format!("extra-dependencies names `{extra}`, which Home Assistant's Python set lacks"),
+        ));
+    }
+    let mut entry = LockEntry {
+        repo: wanted.repo.clone(),
+        version: fetched.pin.version.clone(),
+        commit: Some(fetched.pin.commit.clone()),
+        url: fetched.pin.url.clone(),
+        fetcher: fetched.pin.fetcher,
+        strip_root: fetched.pin.strip_root,
+        hash: fetched.pin.hash.clone(),
+        domain,
+        home_assistant_min: minimum,
+        requirements,
+        dependencies: Vec::new(),
+        ignore_version_requirement: Vec::new(),
+        patches: patches_for(&analysis.fixes),
+        meta: meta_of(&fetched),
+        findings: accepted(&all_findings, &[], |_| false),
+        verified: Verified::Downloaded,
+    };
+    apply_deps(&mut entry, &report, wanted, set);
+    Ok(entry)
+}
+
+/// The downloaded tree as nixpkgs' builder and HACS see it; hacs.json read through the API at
+/// the tag counts too (a release asset rarely carries it).
+fn analyse_fetched(tree: &mut crate::tree::Tree, fetched: &Fetched) -> layout::Layout {
     let kind = match fetched.pin.fetcher {
         Fetcher::FetchFromGitHub => SourceKind::SourceArchive,
         Fetcher::Fetchzip => SourceKind::ReleaseAsset,
@@ -451,7 +526,6 @@ fn pin_component(
             label,
         },
     );
-    // hacs.json read through the API at the tag counts too (a release asset rarely carries it).
     if analysis.hacs.is_none()
         && let Some(bytes) = &fetched.hacs_json
     {
@@ -459,33 +533,38 @@ fn pin_component(
             .findings
             .extend(manifest::check_hacs_json("hacs.json", bytes).findings);
     }
+    analysis
+}
+
+/// The first error no generated fix covers, as the component's failure.
+fn refuse_blocking(
+    analysis: &layout::Layout,
+    fail: &dyn Fn(&str, String) -> Failure,
+) -> Result<(), Failure> {
     let blocking: Vec<&Finding> = analysis
         .findings
         .iter()
         .filter(|f| f.severity == Severity::Error && !fixed_by(f.rule, &analysis.fixes))
         .collect();
-    if let Some(first) = blocking.first() {
-        let message = format!(
-            "{} ({} error{}); the previous pin is kept",
-            first.message,
-            blocking.len(),
-            if blocking.len() == 1 { "" } else { "s" }
-        );
-        let failure = fail(first.rule, message);
-        findings
-            .entry(attr.to_owned())
-            .or_default()
-            .extend(analysis.findings);
-        return Err(failure);
+    match blocking.first() {
+        None => Ok(()),
+        Some(first) => Err(fail(
+            first.rule,
+            format!(
+                "{} ({} error{}); the previous pin is kept",
+                first.message,
+                blocking.len(),
+                if blocking.len() == 1 { "" } else { "s" }
+            ),
+        )),
     }
-    let Some(domain) = analysis.manifest.as_ref().and_then(|m| m.domain.clone()) else {
-        return Err(fail(
-            "manifest-domain-missing",
-            "the integration's manifest has no domain".to_owned(),
-        ));
-    };
+}
 
-    // Requirements of every manifest nixpkgs' check reads.
+/// Requirements of every manifest nixpkgs' check reads.
+fn hook_requirements(
+    tree: &mut crate::tree::Tree,
+    analysis: &layout::Layout,
+) -> BTreeMap<String, Vec<String>> {
     let mut requirements = BTreeMap::new();
     for path in &analysis.hook_manifests {
         if let Ok(Some(bytes)) = tree.read_file(path)
@@ -494,51 +573,26 @@ fn pin_component(
             requirements.insert(path.clone(), m.requirements);
         }
     }
-    let manifests: Vec<(String, Vec<String>)> = requirements
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    requirements
+}
+
+/// hacs.json's minimum Home Assistant, from the tree or from the API.
+fn minimum_home_assistant(analysis: &layout::Layout, fetched: &Fetched) -> Option<String> {
     let api_hacs = fetched
         .hacs_json
         .as_deref()
         .and_then(|b| manifest::check_hacs_json("hacs.json", b).value);
-    let minimum = analysis
+    analysis
         .hacs
         .as_ref()
         .or(api_hacs.as_ref())
-        .and_then(|h| h.homeassistant.clone());
-    let report = deps::resolve(
-        &manifests,
-        minimum.as_deref().map(|m| (m, "hacs.json")),
-        set,
-        &deps_options(wanted),
-    );
-    let missing_extra: Vec<&String> = wanted
-        .extra_dependencies
-        .iter()
-        .filter(|d| !set.packages.contains_key(*d))
-        .collect();
-    let mut all_findings = analysis.findings.clone();
-    all_findings.extend(report.findings.iter().cloned());
-    findings
-        .entry(attr.to_owned())
-        .or_default()
-        .extend(all_findings.clone());
-    if !report.buildable() {
-        return Err(fail(
-            "deps-unsatisfiable",
-            format!("{}; the previous pin is kept", report.refusals().join("; ")),
-        ));
-    }
-    if let Some(extra) = missing_extra.first() {
-        return Err(fail(
-            "config-extra-dependency",
-            format!("extra-dependencies names `{extra}`, which Home Assistant's Python set lacks"),
-        ));
-    }
+        .and_then(|h| h.homeassistant.clone())
+}
 
+/// The layout fixes as the lock records them (the dependency fixes come from `apply_deps`).
+fn patches_for(fixes: &[Fix]) -> Patches {
     let mut patches = Patches::default();
-    for fix in &analysis.fixes {
+    for fix in fixes {
         match fix {
             Fix::StampVersion { manifest, version } => {
                 patches
@@ -551,46 +605,30 @@ fn pin_component(
             Fix::RemoveSymlink { path } => patches.remove_symlinks.push(path.clone()),
         }
     }
+    patches
+}
+
+fn meta_of(fetched: &Fetched) -> Meta {
     let repo = &fetched.repo;
-    let changelog = fetched
-        .chosen
-        .release
-        .as_ref()
-        .map(|r| format!("https://github.com/{repo}/releases/tag/{}", r.tag_name));
-    let mut entry = LockEntry {
-        repo: wanted.repo.clone(),
-        version: fetched.pin.version.clone(),
-        commit: Some(fetched.pin.commit.clone()),
-        url: fetched.pin.url.clone(),
-        fetcher: fetched.pin.fetcher,
-        strip_root: fetched.pin.strip_root,
-        hash: fetched.pin.hash.clone(),
-        domain,
-        home_assistant_min: minimum,
-        requirements,
-        dependencies: Vec::new(),
-        ignore_version_requirement: Vec::new(),
-        patches,
-        meta: Meta {
-            description: fetched
-                .info
-                .description
-                .as_deref()
-                .and_then(nixgen::description),
-            homepage: fetched
-                .info
-                .homepage
-                .clone()
-                .filter(|h| h.starts_with("http"))
-                .or_else(|| Some(format!("https://github.com/{repo}"))),
-            license: fetched.info.license.clone(),
-            changelog,
-        },
-        findings: accepted(&all_findings, &[], |_| false),
-        verified: Verified::Downloaded,
-    };
-    apply_deps(&mut entry, &report, wanted, set);
-    Ok(entry)
+    Meta {
+        description: fetched
+            .info
+            .description
+            .as_deref()
+            .and_then(nixgen::description),
+        homepage: fetched
+            .info
+            .homepage
+            .clone()
+            .filter(|h| h.starts_with("http"))
+            .or_else(|| Some(format!("https://github.com/{repo}"))),
+        license: fetched.info.license.clone(),
+        changelog: fetched
+            .chosen
+            .release
+            .as_ref()
+            .map(|r| format!("https://github.com/{repo}/releases/tag/{}", r.tag_name)),
+    }
 }
 
 /// The files of the new lock compared with what is on disk.
