@@ -128,6 +128,13 @@ pub fn resolve(
     let mut ignore_version = BTreeSet::new();
     let mut drop = BTreeSet::new();
 
+    let context = Context {
+        set,
+        index: &index,
+        semantics,
+        machines: &machines,
+        options,
+    };
     for (file, requirements) in manifests {
         for (i, raw) in requirements.iter().enumerate() {
             let location = Location {
@@ -135,76 +142,7 @@ pub fn resolve(
                 key: Some(format!("requirements[{i}]")),
                 ..Location::default()
             };
-            let (name, outcome, fix) = match requirement::parse(raw) {
-                Err(unparsable) => {
-                    findings.push(Finding::warning(
-                        "deps-unparsable",
-                        location.clone(),
-                        format!("`{raw}` is not a valid requirement ({}): nixpkgs' check skips it, Home Assistant logs it as invalid", unparsable.reason),
-                        match &unparsable.name_hint {
-                            Some(n) => format!("write it as `{n}>=…` or `{n}@git+https://…`; hacs-nix leaves it out of the dependencies"),
-                            None => "ask upstream for a PEP 508 requirement (`name@git+https://…`)".to_owned(),
-                        },
-                    ));
-                    let attr = unparsable
-                        .name_hint
-                        .as_deref()
-                        .and_then(|n| index.find(n))
-                        .map(|(a, _)| a.to_owned());
-                    (
-                        unparsable.name_hint.clone(),
-                        Outcome::Unparsable {
-                            reason: unparsable.reason,
-                            attr,
-                        },
-                        None,
-                    )
-                }
-                Ok(req) => {
-                    let ignored = options
-                        .ignore
-                        .iter()
-                        .find(|(n, _)| requirement::normalize(n) == req.normalized);
-                    if let Some((_, reason)) = ignored {
-                        let fix = DepFix::DropRequirement {
-                            requirement: raw.clone(),
-                        };
-                        (
-                            Some(req.name.clone()),
-                            Outcome::Ignored {
-                                reason: reason.clone(),
-                            },
-                            Some(fix),
-                        )
-                    } else if !machines
-                        .iter()
-                        .any(|m| req.marker_holds(&set.python, &set.python_full, m))
-                    {
-                        let marker = req.marker.clone().unwrap_or_default();
-                        findings.push(Finding::warning(
-                            "deps-marker-false",
-                            location.clone(),
-                            format!("`{raw}` is not needed with Python {} (`{marker}`), but nixpkgs' check ignores markers and would require it installed", set.python),
-                            "the generator removes it from the manifest in postPatch",
-                        ));
-                        let fix = DepFix::DropRequirement {
-                            requirement: raw.clone(),
-                        };
-                        (
-                            Some(req.name.clone()),
-                            Outcome::NotNeeded { marker },
-                            Some(fix),
-                        )
-                    } else {
-                        let (outcome, fix) =
-                            check_one(&req, raw, &index, semantics, &location, &mut findings);
-                        if set.core.contains(&req.normalized) {
-                            core_rule(&req, raw, &location, &mut findings);
-                        }
-                        (Some(req.name.clone()), outcome, fix)
-                    }
-                }
-            };
+            let (name, outcome, fix) = classify(raw, &location, &context, &mut findings);
             match (&outcome, &fix) {
                 (Outcome::Satisfied { attr, .. } | Outcome::VersionConflict { attr, .. }, _)
                 | (
@@ -279,6 +217,102 @@ pub fn resolve(
         drop_requirements: drop.into_iter().collect(),
         relax_requirements: relax,
         findings,
+    }
+}
+
+/// What a resolution needs besides the requirement.
+struct Context<'a> {
+    set: &'a PythonSet,
+    index: &'a crate::pyset::NameIndex<'a>,
+    semantics: Semantics,
+    machines: &'a [&'a str],
+    options: &'a DepsOptions,
+}
+
+/// One requirement: its name, what nixpkgs' check will say of it, and the generator's fix.
+fn classify(
+    raw: &str,
+    location: &Location,
+    context: &Context<'_>,
+    findings: &mut Vec<Finding>,
+) -> (Option<String>, Outcome, Option<DepFix>) {
+    match requirement::parse(raw) {
+        Err(unparsable) => {
+            findings.push(Finding::warning(
+                "deps-unparsable",
+                location.clone(),
+                format!("`{raw}` is not a valid requirement ({}): nixpkgs' check skips it, Home Assistant logs it as invalid", unparsable.reason),
+                match &unparsable.name_hint {
+                    Some(n) => format!("write it as `{n}>=…` or `{n}@git+https://…`; hacs-nix leaves it out of the dependencies"),
+                    None => "ask upstream for a PEP 508 requirement (`name@git+https://…`)".to_owned(),
+                },
+            ));
+            let attr = unparsable
+                .name_hint
+                .as_deref()
+                .and_then(|n| context.index.find(n))
+                .map(|(a, _)| a.to_owned());
+            (
+                unparsable.name_hint.clone(),
+                Outcome::Unparsable {
+                    reason: unparsable.reason,
+                    attr,
+                },
+                None,
+            )
+        }
+        Ok(req) => {
+            let ignored = context
+                .options
+                .ignore
+                .iter()
+                .find(|(n, _)| requirement::normalize(n) == req.normalized);
+            if let Some((_, reason)) = ignored {
+                let fix = DepFix::DropRequirement {
+                    requirement: raw.to_owned(),
+                };
+                (
+                    Some(req.name.clone()),
+                    Outcome::Ignored {
+                        reason: reason.clone(),
+                    },
+                    Some(fix),
+                )
+            } else if !context
+                .machines
+                .iter()
+                .any(|m| req.marker_holds(&context.set.python, &context.set.python_full, m))
+            {
+                let marker = req.marker.clone().unwrap_or_default();
+                findings.push(Finding::warning(
+                    "deps-marker-false",
+                    location.clone(),
+                    format!("`{raw}` is not needed with Python {} (`{marker}`), but nixpkgs' check ignores markers and would require it installed", context.set.python),
+                    "the generator removes it from the manifest in postPatch",
+                ));
+                let fix = DepFix::DropRequirement {
+                    requirement: raw.to_owned(),
+                };
+                (
+                    Some(req.name.clone()),
+                    Outcome::NotNeeded { marker },
+                    Some(fix),
+                )
+            } else {
+                let (outcome, fix) = check_one(
+                    &req,
+                    raw,
+                    context.index,
+                    context.semantics,
+                    location,
+                    findings,
+                );
+                if context.set.core.contains(&req.normalized) {
+                    core_rule(&req, raw, location, findings);
+                }
+                (Some(req.name.clone()), outcome, fix)
+            }
+        }
     }
 }
 
