@@ -122,12 +122,6 @@ pub fn resolve(
     } else {
         vec![options.machine.as_str()]
     };
-    let mut findings = Vec::new();
-    let mut resolutions = Vec::new();
-    let mut dependencies = BTreeSet::new();
-    let mut ignore_version = BTreeSet::new();
-    let mut drop = BTreeSet::new();
-
     let context = Context {
         set,
         index: &index,
@@ -135,6 +129,8 @@ pub fn resolve(
         machines: &machines,
         options,
     };
+    let mut findings = Vec::new();
+    let mut resolutions = Vec::new();
     for (file, requirements) in manifests {
         for (i, raw) in requirements.iter().enumerate() {
             let location = Location {
@@ -143,27 +139,6 @@ pub fn resolve(
                 ..Location::default()
             };
             let (name, outcome, fix) = classify(raw, &location, &context, &mut findings);
-            match (&outcome, &fix) {
-                (Outcome::Satisfied { attr, .. } | Outcome::VersionConflict { attr, .. }, _)
-                | (
-                    Outcome::Unparsable {
-                        attr: Some(attr), ..
-                    },
-                    _,
-                ) => {
-                    dependencies.insert(attr.clone());
-                }
-                _ => {}
-            }
-            match &fix {
-                Some(DepFix::IgnoreVersion { name }) => {
-                    ignore_version.insert(name.clone());
-                }
-                Some(DepFix::DropRequirement { requirement }) => {
-                    drop.insert(requirement.clone());
-                }
-                Some(DepFix::RelaxRequirement { .. }) | None => {}
-            }
             resolutions.push(Resolution {
                 requirement: raw.clone(),
                 manifest: file.clone(),
@@ -173,49 +148,71 @@ pub fn resolve(
             });
         }
     }
-
-    let relax = if ignore_version.len() > 1 {
+    let conflicting: BTreeSet<String> = resolutions
+        .iter()
+        .filter_map(|r| match &r.fix {
+            Some(DepFix::IgnoreVersion { name }) => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    if conflicting.len() > 1 {
         relax_conflicts(
             &mut resolutions,
             &mut findings,
             &index,
             semantics,
-            &ignore_version,
+            &conflicting,
         );
-        ignore_version.clear();
-        let mut relax = Vec::new();
-        for r in &resolutions {
-            match &r.fix {
-                Some(DepFix::RelaxRequirement {
-                    requirement,
-                    relaxed,
-                }) => relax.push((requirement.clone(), relaxed.clone())),
-                Some(DepFix::DropRequirement { requirement }) => {
-                    drop.insert(requirement.clone());
-                }
-                _ => {}
-            }
-        }
-        relax.sort();
-        relax.dedup();
-        relax
-    } else {
-        Vec::new()
-    };
-
+    }
     if let Some((minimum, file)) = min_home_assistant {
         check_minimum(minimum, file, &set.home_assistant, &mut findings);
     }
+    summarize(set, resolutions, findings)
+}
 
+/// The report's lists, read off the resolutions: what goes into `dependencies`, the names for
+/// `ignoreVersionRequirement`, and what `postPatch` removes or relaxes.
+fn summarize(set: &PythonSet, resolutions: Vec<Resolution>, findings: Vec<Finding>) -> DepsReport {
+    let mut dependencies = BTreeSet::new();
+    let mut ignore_version = BTreeSet::new();
+    let mut drop = BTreeSet::new();
+    let mut relax = BTreeSet::new();
+    for r in &resolutions {
+        match &r.outcome {
+            Outcome::Satisfied { attr, .. }
+            | Outcome::VersionConflict { attr, .. }
+            | Outcome::Unparsable {
+                attr: Some(attr), ..
+            } => {
+                dependencies.insert(attr.clone());
+            }
+            _ => {}
+        }
+        match &r.fix {
+            Some(DepFix::IgnoreVersion { name }) => {
+                ignore_version.insert(name.clone());
+            }
+            Some(DepFix::DropRequirement { requirement }) => {
+                drop.insert(requirement.clone());
+            }
+            Some(DepFix::RelaxRequirement {
+                requirement,
+                relaxed,
+            }) => {
+                relax.insert((requirement.clone(), relaxed.clone()));
+            }
+            None => {}
+        }
+    }
     DepsReport {
         home_assistant: set.home_assistant.clone(),
         python: set.python.clone(),
-        semantics,
+        semantics: set.semantics(),
         resolutions,
         dependencies: dependencies.into_iter().collect(),
         ignore_version_requirement: ignore_version.into_iter().collect(),
         drop_requirements: drop.into_iter().collect(),
-        relax_requirements: relax,
+        relax_requirements: relax.into_iter().collect(),
         findings,
     }
 }
