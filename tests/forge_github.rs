@@ -245,8 +245,13 @@ fn rate_limits_retries_and_tokens() {
         "{text}"
     );
     assert_eq!(mock.count("/api/repos/o/r"), 1);
+    // The run stops there: a later request of the same run is not even sent.
+    let again = rt.block_on(gh.repo_info(&repo("o/r"))).unwrap_err();
+    assert!(matches!(again, ForgeError::RateLimited { .. }), "{again}");
+    assert_eq!(mock.count("/api/repos/o/r"), 1);
 
-    // 429 with Retry-After: waited, then answered.
+    // A new run; 429 with Retry-After: waited, then answered.
+    let gh = GitHub::new(settings(&mock, None, None)).unwrap();
     mock.fault(
         "/api/repos/o/r",
         vec![Fault::Status(

@@ -147,78 +147,124 @@ where
     P: Fn(&RepoId) -> B,
     B: Progress,
 {
-    let selected = |attr: &str| options.only.is_empty() || options.only.iter().any(|o| o == attr);
-    let mut lock = Lock {
-        schema: old.schema.max(crate::lock::LOCK_SCHEMA),
-        components: BTreeMap::new(),
+    let mut draft = Draft {
+        lock: Lock {
+            schema: old.schema.max(crate::lock::LOCK_SCHEMA),
+            components: BTreeMap::new(),
+        },
+        ..Draft::default()
     };
-    let mut failures = Vec::new();
-    let mut findings: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
+    let (attrs, requests) = draft.requests(components, old, set, options);
+    let results = fetch::fetch_all(github, &requests, options.jobs.max(1), progress).await;
+    for (attr, result) in attrs.iter().zip(results) {
+        draft.settle(
+            attr,
+            &components.entries[attr],
+            old.components.get(attr),
+            result,
+            set,
+        );
+    }
+    draft.into_plan(old, existing)
+}
 
-    // What to fetch: selected, not frozen, and (online) everything else keeps its entry.
-    let mut requests = Vec::new();
-    let mut attrs = Vec::new();
-    for (attr, wanted) in &components.entries {
-        let previous = old.components.get(attr);
-        if !selected(attr) {
-            if let Some(entry) = previous {
-                lock.components.insert(attr.clone(), entry.clone());
-            }
-            continue;
-        }
-        let fetchable = !(options.offline || wanted.frozen && previous.is_some());
-        match (fetchable, wanted.repo_id()) {
-            (true, Some(repo)) => {
-                let previous_pin = previous.filter(|p| p.repo == wanted.repo).and_then(pin_of);
-                requests.push(FetchRequest {
-                    repo,
-                    choice: wanted.choice(),
-                    source: wanted.source,
-                    previous: previous_pin,
-                });
-                attrs.push(attr.clone());
-            }
-            (false, _) if previous.is_none() => failures.push(Failure {
-                attr: attr.clone(),
-                rule: "offline-unpinned".to_owned(),
-                message: "not pinned yet: run `cargo xtask update-components` online to pin it"
-                    .to_owned(),
-            }),
-            _ => {
+/// A plan being made: the new lock and what was learned on the way.
+#[derive(Debug, Default)]
+struct Draft {
+    lock: Lock,
+    failures: Vec<Failure>,
+    findings: BTreeMap<String, Vec<Finding>>,
+    downloads: usize,
+    releases: BTreeMap<String, ReleaseInfo>,
+}
+
+impl Draft {
+    /// What to fetch: selected and not frozen (online). Everything else keeps its entry,
+    /// re-checked against the set; offline, a component never pinned is a failure.
+    fn requests(
+        &mut self,
+        components: &Components,
+        old: &Lock,
+        set: Option<&PythonSet>,
+        options: &UpdateOptions,
+    ) -> (Vec<String>, Vec<FetchRequest>) {
+        let selected =
+            |attr: &str| options.only.is_empty() || options.only.iter().any(|o| o == attr);
+        let mut requests = Vec::new();
+        let mut attrs = Vec::new();
+        for (attr, wanted) in &components.entries {
+            let previous = old.components.get(attr);
+            if !selected(attr) {
                 if let Some(entry) = previous {
-                    let refreshed = match set {
-                        Some(set) => {
-                            recheck(attr, wanted, entry, set, &mut findings, &mut failures)
-                        }
-                        None => entry.clone(),
-                    };
-                    lock.components.insert(attr.clone(), refreshed);
+                    self.lock.components.insert(attr.clone(), entry.clone());
+                }
+                continue;
+            }
+            let fetchable = !(options.offline || wanted.frozen && previous.is_some());
+            match (fetchable, wanted.repo_id()) {
+                (true, Some(repo)) => {
+                    let previous_pin = previous.filter(|p| p.repo == wanted.repo).and_then(pin_of);
+                    requests.push(FetchRequest {
+                        repo,
+                        choice: wanted.choice(),
+                        source: wanted.source,
+                        previous: previous_pin,
+                    });
+                    attrs.push(attr.clone());
+                }
+                (false, _) if previous.is_none() => self.failures.push(Failure {
+                    attr: attr.clone(),
+                    rule: "offline-unpinned".to_owned(),
+                    message: "not pinned yet: run `cargo xtask update-components` online to pin it"
+                        .to_owned(),
+                }),
+                _ => {
+                    if let Some(entry) = previous {
+                        let refreshed = match set {
+                            Some(set) => recheck(
+                                attr,
+                                wanted,
+                                entry,
+                                set,
+                                &mut self.findings,
+                                &mut self.failures,
+                            ),
+                            None => entry.clone(),
+                        };
+                        self.lock.components.insert(attr.clone(), refreshed);
+                    }
                 }
             }
         }
+        (attrs, requests)
     }
-    let results = fetch::fetch_all(github, &requests, options.jobs.max(1), progress).await;
-    let mut downloads = 0;
-    let mut releases = BTreeMap::new();
-    for (attr, result) in attrs.iter().zip(results) {
-        let wanted = &components.entries[attr];
-        let previous = old.components.get(attr);
+
+    /// One fetched component: unchanged pins are re-checked, new releases pinned; a failure
+    /// keeps the previous pin.
+    fn settle(
+        &mut self,
+        attr: &str,
+        wanted: &Wanted,
+        previous: Option<&LockEntry>,
+        result: Result<Fetched, fetch::FetchError>,
+        set: Option<&PythonSet>,
+    ) {
         let outcome = match result {
             Err(e) => Err(Failure {
-                attr: attr.clone(),
+                attr: attr.to_owned(),
                 rule: e.rule_id().to_owned(),
                 message: e.to_string(),
             }),
             Ok(fetched) => {
                 if !fetched.unchanged() {
-                    downloads += 1;
+                    self.downloads += 1;
                     if let Some(release) = &fetched.chosen.release {
                         let info = ReleaseInfo {
                             tag: release.tag_name.clone(),
                             url: release.html_url.clone(),
                             notes: release.body.clone(),
                         };
-                        releases.insert(attr.clone(), info);
+                        self.releases.insert(attr.to_owned(), info);
                     }
                 }
                 match (fetched.unchanged(), previous, set) {
@@ -227,13 +273,15 @@ where
                         wanted,
                         entry,
                         set,
-                        &mut findings,
-                        &mut failures,
+                        &mut self.findings,
+                        &mut self.failures,
                     )),
                     (true, Some(entry), None) => Ok(entry.clone()),
-                    (_, _, Some(set)) => pin_component(attr, wanted, fetched, set, &mut findings),
+                    (_, _, Some(set)) => {
+                        pin_component(attr, wanted, fetched, set, &mut self.findings)
+                    }
                     (_, _, None) => Err(Failure {
-                        attr: attr.clone(),
+                        attr: attr.to_owned(),
                         rule: "pyset-none".to_owned(),
                         message: format!(
                             "{} {} is new, but without Home Assistant's Python set its requirements cannot be checked; pass --nixpkgs or keep flake.lock beside pkgs/",
@@ -245,35 +293,38 @@ where
         };
         match outcome {
             Ok(entry) => {
-                lock.components.insert(attr.clone(), entry);
+                self.lock.components.insert(attr.to_owned(), entry);
             }
             Err(failure) => {
-                failures.push(failure);
+                self.failures.push(failure);
                 if let Some(entry) = previous {
-                    lock.components.insert(attr.clone(), entry.clone());
+                    self.lock.components.insert(attr.to_owned(), entry.clone());
                 }
             }
         }
     }
-    // Components no longer wanted are dropped; anything else in the old lock that was not
-    // processed (e.g. not selected) was carried over above through `components`.
-    let (writes, removals) = files(&lock, old, existing, &mut failures);
-    let changes = changes(old, &lock, &writes);
-    releases.retain(|attr, _| {
-        changes
-            .iter()
-            .any(|c| c.attr == *attr && c.kind != ChangeKind::Regenerated)
-    });
-    Plan {
-        lock,
-        writes,
-        removals,
-        changes,
-        failures,
-        findings,
-        downloads,
-        releases,
-        network_down: false,
+
+    /// The files the new lock generates, compared with what is on disk. Components no longer
+    /// wanted are dropped (the others were carried over in `requests`).
+    fn into_plan(mut self, old: &Lock, existing: &Existing) -> Plan {
+        let (writes, removals) = files(&self.lock, old, existing, &mut self.failures);
+        let changes = changes(old, &self.lock, &writes);
+        self.releases.retain(|attr, _| {
+            changes
+                .iter()
+                .any(|c| c.attr == *attr && c.kind != ChangeKind::Regenerated)
+        });
+        Plan {
+            lock: self.lock,
+            writes,
+            removals,
+            changes,
+            failures: self.failures,
+            findings: self.findings,
+            downloads: self.downloads,
+            releases: self.releases,
+            network_down: false,
+        }
     }
 }
 
