@@ -191,3 +191,56 @@ fn git_archive_tarball_matches_nix() {
         oracle::hex_to_nix32(&hash)
     );
 }
+
+/// Zips made on MS-DOS/Windows hosts, written by Python's `zipfile` with `create_system = 0`
+/// and raw CP437 names, with and without the Unicode Path extra field (a matching and a stale
+/// CRC), a UTF-8 flagged name, NTFS and Unix hosts, control characters and a VMS version:
+/// named as `unzip` names them, so the hash equals `unzip` + `nix-hash`.
+#[test]
+fn dos_and_windows_zips_are_named_as_unzip_names_them() {
+    const WRITER: &str = r#"
+import struct, sys, zipfile, zlib
+class Raw(zipfile.ZipInfo):
+    def _encodeFilenameFlags(self):
+        return self.raw, self.flag_bits
+def add(zf, raw, data, extra=b"", flag=0, system=0, version=20):
+    info = Raw(raw.decode("latin-1"))
+    info.raw = raw
+    info.create_system = system
+    info.create_version = version
+    info.extra = extra
+    info.flag_bits = flag
+    zf.writestr(info, data)
+def unicode_path(header, name):
+    data = struct.pack("<BI", 1, zlib.crc32(header) & 0xFFFFFFFF) + name.encode()
+    return struct.pack("<HH", 0x7075, len(data)) + data
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as zf:
+    add(zf, b"top/caf\x82.txt", b"1")
+    add(zf, b"top/\xc9t\xe9 \xdb\xb0.txt", b"2")
+    add(zf, b"top/d\x82/f.txt", b"3")
+    add(zf, b"top/na\x8bve.txt", b"4", unicode_path(b"top/na\x8bve.txt", "top/na\u00efve-unicode.txt"))
+    add(zf, b"top/stale\x8b.txt", b"5", unicode_path(b"other", "top/ignored.txt"))
+    add(zf, "top/utf8\u00e9.txt".encode(), b"6", flag=0x800)
+    add(zf, b"top/ntfs\x82.txt", b"7", system=11)
+    add(zf, b"top/ntfs50\x82.txt", b"8", system=11, version=50)
+    add(zf, b"top/ctl\x01x\x7fy\xffz.txt", b"9")
+    add(zf, b"top/vms.txt;3", b"10")
+    add(zf, b"top/ti\x98.txt", b"11")
+"#;
+    let work = tempfile::tempdir().unwrap();
+    let archive = work.path().join("dos.zip");
+    let status = std::process::Command::new("python3")
+        .args(["-c", WRITER])
+        .arg(&archive)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for strip_root in [true, false] {
+        let (hash, _) = ours(&archive, strip_root);
+        assert_eq!(
+            hash,
+            oracle::fetchzip_hash(&archive, strip_root),
+            "strip_root = {strip_root}"
+        );
+    }
+}

@@ -10,6 +10,7 @@ mod error;
 mod pipe;
 mod tar;
 mod zip;
+mod zip_names;
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};

@@ -1,5 +1,5 @@
 //! Zip, read as Info-ZIP `unzip` extracts it: Unix modes (executable bit, symlinks) only from
-//! archives made on Unix-like hosts; names kept as raw bytes.
+//! archives made on Unix-like hosts; names as unzip writes them (`zip_names`).
 
 use std::io::Read;
 
@@ -53,15 +53,30 @@ pub(super) fn read(
         let meta = zip
             .by_index_raw(index)
             .map_err(|e| ArchiveError::corrupt(format!("zip entry {index}: {e}")))?;
-        let name = meta.name_raw().to_vec();
+        let raw_name = meta.name_raw().to_vec();
         let system = meta.system();
+        // The zip crate already put a valid Unicode Path's name in place of the header's; it
+        // did when the field's name is the name it gives.
+        let unicode_applied = meta
+            .extra_data()
+            .as_deref()
+            .and_then(super::zip_names::unicode_path)
+            .is_some_and(|name| name == raw_name.as_slice());
+        let (major, minor) = meta.version_made_by();
+        let name = super::zip_names::unzip_name(&super::zip_names::Header {
+            raw: &raw_name,
+            system,
+            made_by: major.saturating_mul(10).saturating_add(minor),
+            unix_attributes: meta.external_attributes() >> 16 != 0,
+            unicode_path: unicode_applied.then_some(raw_name.as_slice()),
+        });
         let mode = unix_like(system)
             .then(|| meta.external_attributes() >> 16)
             .filter(|m| *m != 0);
         let (size, method, encrypted) = (meta.size(), meta.compression(), meta.encrypted());
         drop(meta);
 
-        if !unix_like(system) && name.contains(&b'\\') {
+        if !unix_like(system) && raw_name.contains(&b'\\') {
             return Err(ArchiveError::BackslashInName {
                 entry: display(&name),
             });
