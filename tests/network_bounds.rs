@@ -2,7 +2,12 @@
 //! exhausted rate limit that stops the run, API answers capped and parsed before caching, and
 //! the cases that used to pin something else than asked (no such asset, a malformed digest, an
 //! asset whose name and content disagree, an offline run with nothing pinned).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
 
 mod support;
 
@@ -232,6 +237,7 @@ fn a_50_mb_answer_is_refused_with_bounded_memory() {
     let peak_kib: u64 = lines.next().unwrap().parse().unwrap();
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("10 MiB"), "{stderr}");
+    eprintln!("peak memory of the refusing run: {} MiB", peak_kib >> 10);
     assert!(
         peak_kib < 64 << 10,
         "peak {} MiB for a refused 50 MB answer",
