@@ -443,3 +443,28 @@ fn symlinks_that_would_dangle_in_out_are_removed() {
     let failure = case.build("linked").unwrap_err();
     assert_eq!(failure.phase, "fixup", "{failure}");
 }
+
+/// Versions worth stamping, through the model: only placeholders, only with a version the
+/// loader accepts; a valid manifest version is never rewritten, not even to a higher tag.
+#[test]
+fn versions_through_the_model() {
+    let cases: &[(&str, &str, &str)] = &[
+        // tag, manifest version, what Home Assistant loads
+        ("v.3.4.2", "v0.0.0", "3.4.2"),
+        ("1.69-Release", "0.0.0", "0.0.0"),
+        ("v2.0.9", "2.1.0", "2.1.0"),
+        ("${builtins.currentSystem}", "0.0.0-dev0", "0.0.0-dev0"),
+    ];
+    for (i, (tag, version, loaded)) in cases.iter().enumerate() {
+        let attr = format!("v{i}");
+        let case = pinned(
+            &attr,
+            tag,
+            "Versions",
+            source_archive("top", &attr, &manifest(&attr, version, &[])),
+        );
+        let built = case.build(&attr).unwrap_or_else(|e| panic!("{tag}: {e}"));
+        assert_eq!(built.args["src"]["tag"], *tag, "the tag stays text");
+        assert_eq!(installed(&built.out, &attr)["version"], *loaded, "{tag}");
+    }
+}
