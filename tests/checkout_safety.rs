@@ -5,12 +5,12 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
 use support::craft::{dir, file, tar_gz};
-use support::pipeline::{Case, manifest, shown};
+use support::pipeline::{Case, command, manifest, shown};
 
 fn repo(case: &mut Case, attr: &str, version: &str) {
     let top = format!("{attr}-{version}");
@@ -33,15 +33,8 @@ fn two_components() -> Case {
 }
 
 fn spawn(case: &Case, args: &[&str]) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
+    command(env!("CARGO_BIN_EXE_xtask"), case.dir.path(), &case.mock)
         .args(args)
-        .current_dir(case.dir.path())
-        .env("HACS_NIX_GITHUB_API", &case.mock.api)
-        .env("HACS_NIX_GITHUB_DOWNLOAD", &case.mock.download)
-        .env("XDG_CACHE_HOME", case.dir.path().join(".cache"))
-        .env_remove("GITHUB_TOKEN")
-        .env_remove("GH_TOKEN")
-        .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

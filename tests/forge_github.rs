@@ -8,30 +8,13 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use hacs_nix::fetch::{self, FetchRequest, Fetcher, SourcePreference};
-use hacs_nix::forge::{Choice, EtagCache, ForgeError, GitHub, RepoId, RetryPolicy, Settings};
+use hacs_nix::forge::{Choice, ForgeError, GitHub, RepoId};
 use serde_json::json;
 use support::craft::{self, dir, file, tar_gz};
 use support::github::{Fault, MockGitHub, Repo, info, release};
 use support::oracle;
 
-fn settings(mock: &MockGitHub, cache: Option<&std::path::Path>, token: Option<&str>) -> Settings {
-    Settings {
-        api: mock.api.clone(),
-        download: mock.download.clone(),
-        token: token.map(str::to_owned),
-        cache: cache.map(EtagCache::new),
-        retry: RetryPolicy {
-            attempts: 3,
-            base_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(40),
-            max_retry_after: Duration::from_secs(5),
-            secondary_wait: Duration::from_millis(150),
-        },
-        connect_timeout: Duration::from_secs(2),
-        read_timeout: Duration::from_millis(400),
-        ..Settings::default()
-    }
-}
+use support::github::test_settings as settings;
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()

@@ -15,28 +15,16 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use hacs_nix::fetch::{self, FetchRequest, SourcePreference};
-use hacs_nix::forge::{Choice, EtagCache, ForgeError, GitHub, RepoId, RetryPolicy, Settings};
+use hacs_nix::forge::{Choice, ForgeError, GitHub, RepoId, Settings};
 use serde_json::json;
 use support::craft::{self, dir, file, tar_gz};
 use support::github::{Fault, MockGitHub, Repo, info, release};
-use support::pipeline::{Case, shown};
+use support::pipeline::{Case, command, shown};
 
 fn settings(mock: &MockGitHub, cache: Option<&std::path::Path>) -> Settings {
     Settings {
-        api: mock.api.clone(),
-        download: mock.download.clone(),
-        token: None,
-        cache: cache.map(EtagCache::new),
-        retry: RetryPolicy {
-            attempts: 3,
-            base_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(40),
-            max_retry_after: Duration::from_secs(5),
-            secondary_wait: Duration::from_millis(150),
-        },
-        connect_timeout: Duration::from_secs(2),
         read_timeout: Duration::from_secs(5),
-        ..Settings::default()
+        ..support::github::test_settings(mock, cache, None)
     }
 }
 
@@ -213,23 +201,21 @@ fn a_50_mb_answer_is_refused_with_bounded_memory() {
     let big = format!("{{\"x\": \"{}\"}}", "a".repeat(50 << 20));
     case.mock
         .fault("/api/repos/o/big", vec![Fault::Status(200, vec![], big)]);
-    let out = std::process::Command::new(support::builder::oracle_python())
-        .args([
-            "-c",
-            "import resource, subprocess, sys; p = subprocess.run(sys.argv[1:], capture_output=True); \
-             print(p.returncode); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); \
-             sys.stderr.write(p.stdout.decode() + p.stderr.decode())",
-            env!("CARGO_BIN_EXE_xtask"),
-            "update-components",
-        ])
-        .current_dir(case.dir.path())
-        .env("HACS_NIX_GITHUB_API", &case.mock.api)
-        .env("HACS_NIX_GITHUB_DOWNLOAD", &case.mock.download)
-        .env("XDG_CACHE_HOME", case.dir.path().join(".cache"))
-        .env_remove("GITHUB_TOKEN")
-        .env_remove("GH_TOKEN")
-        .output()
-        .unwrap();
+    let out = command(
+        &support::builder::oracle_python(),
+        case.dir.path(),
+        &case.mock,
+    )
+    .args([
+        "-c",
+        "import resource, subprocess, sys; p = subprocess.run(sys.argv[1:], capture_output=True); \
+         print(p.returncode); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); \
+         sys.stderr.write(p.stdout.decode() + p.stderr.decode())",
+        env!("CARGO_BIN_EXE_xtask"),
+        "update-components",
+    ])
+    .output()
+    .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let mut lines = stdout.lines();

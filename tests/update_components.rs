@@ -8,12 +8,13 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use hacs_nix::pyset::{self, Nixpkgs};
 use serde_json::Value;
 use support::craft::{self, dir, file, tar_gz};
 use support::github::{MockGitHub, Repo, info, release};
+use support::pipeline::xtask;
 use support::{builder, oracle};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
@@ -222,20 +223,6 @@ fn checkout() -> tempfile::TempDir {
     )
     .unwrap();
     dir
-}
-
-fn xtask(dir: &Path, mock: &MockGitHub, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .current_dir(dir)
-        .env("HACS_NIX_GITHUB_API", &mock.api)
-        .env("HACS_NIX_GITHUB_DOWNLOAD", &mock.download)
-        .env("XDG_CACHE_HOME", dir.join(".cache"))
-        .env_remove("GITHUB_TOKEN")
-        .env_remove("GH_TOKEN")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
 }
 
 fn snapshot_files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {

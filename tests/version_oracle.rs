@@ -5,39 +5,13 @@
 //! another interpreter.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod support;
 
 use hacs_nix::manifest::version;
 use serde_json::Value;
 
-fn oracle_python() -> String {
-    std::env::var("HACS_NIX_ORACLE_PYTHON").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv-oracle/bin/python").to_owned()
-    })
-}
-
 fn oracle(values: &[Value]) -> Vec<bool> {
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/oracles/ha_version.py"
-    );
-    let python = oracle_python();
-    let mut child = Command::new(&python)
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {python}: {e}; run .ci/run, or python3 -m venv .venv-oracle && .venv-oracle/bin/pip install awesomeversion packaging"));
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(serde_json::to_string(values).unwrap().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "the oracle failed");
-    serde_json::from_slice(&out.stdout).unwrap()
+    support::builder::version_verdicts(values)
 }
 
 /// Deterministic combinations of the parts versions are made of.

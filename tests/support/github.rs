@@ -331,3 +331,29 @@ fn decode(text: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// Client settings for the loopback GitHub: short retries and timeouts, an optional cache and
+/// token.
+pub fn test_settings(
+    mock: &MockGitHub,
+    cache: Option<&std::path::Path>,
+    token: Option<&str>,
+) -> hacs_nix::forge::Settings {
+    use hacs_nix::forge::{EtagCache, RetryPolicy, Settings};
+    Settings {
+        api: mock.api.clone(),
+        download: mock.download.clone(),
+        token: token.map(str::to_owned),
+        cache: cache.map(EtagCache::new),
+        retry: RetryPolicy {
+            attempts: 3,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(40),
+            max_retry_after: Duration::from_secs(5),
+            secondary_wait: Duration::from_millis(150),
+        },
+        connect_timeout: Duration::from_secs(2),
+        read_timeout: Duration::from_millis(400),
+        ..Settings::default()
+    }
+}

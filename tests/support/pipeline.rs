@@ -121,16 +121,25 @@ impl Case {
     }
 }
 
-pub fn xtask(dir: &Path, mock: &MockGitHub, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
+/// `program` set up for a checkout and a loopback GitHub: API and download bases, its own cache,
+/// no token, no colour.
+pub fn command(program: &str, dir: &Path, mock: &MockGitHub) -> Command {
+    let mut command = Command::new(program);
+    command
         .current_dir(dir)
         .env("HACS_NIX_GITHUB_API", &mock.api)
         .env("HACS_NIX_GITHUB_DOWNLOAD", &mock.download)
         .env("XDG_CACHE_HOME", dir.join(".cache"))
         .env_remove("GITHUB_TOKEN")
         .env_remove("GH_TOKEN")
-        .env("NO_COLOR", "1")
+        .env("NO_COLOR", "1");
+    command
+}
+
+/// The binary, run to its end.
+pub fn xtask(dir: &Path, mock: &MockGitHub, args: &[&str]) -> Output {
+    command(env!("CARGO_BIN_EXE_xtask"), dir, mock)
+        .args(args)
         .output()
         .unwrap()
 }
