@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 work=$PWD/bench/work/deps
 mkdir -p "$work"
 cargo build --release --quiet -p xtask
-xtask=$PWD/target/release/xtask
+xtask=$PWD/target/release/hacs-nix
 
 # A snapshot with 9,000 packages and a manifest whose 100 requirements all resolve in it.
 python3 - "$work" <<'PY'

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 work=$PWD/bench/work/lint
 rm -rf "$work" && mkdir -p "$work/pkgs" "$work/modules"
 cargo build --release --quiet -p xtask
-xtask=$PWD/target/release/xtask
+xtask=$PWD/target/release/hacs-nix
 
 python3 - "$work" <<'PY'
 import json, sys

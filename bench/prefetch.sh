@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 work=bench/work
 mkdir -p "$work"
 cargo build --release --quiet -p xtask
-xtask=$PWD/target/release/xtask
+xtask=$PWD/target/release/hacs-nix
 
 make_archive() { # name files bytes
   local name=$1 dir=$work/$1

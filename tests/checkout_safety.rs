@@ -33,7 +33,7 @@ fn two_components() -> Case {
 }
 
 fn spawn(case: &Case, args: &[&str]) -> std::process::Child {
-    command(env!("CARGO_BIN_EXE_xtask"), case.dir.path(), &case.mock)
+    command(env!("CARGO_BIN_EXE_hacs-nix"), case.dir.path(), &case.mock)
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -621,7 +621,7 @@ fn corpus_manifests_against_the_fixture_set() {
 }
 
 fn xtask(args: &[&str], dir: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
+    Command::new(env!("CARGO_BIN_EXE_hacs-nix"))
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
@@ -704,7 +704,7 @@ fn an_ad_hoc_nixpkgs_never_replaces_the_snapshot() {
     .unwrap();
     let manifest = format!("{ROOT}/tests/fixtures/corpus/hacs.json");
     let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_xtask"))
+        Command::new(env!("CARGO_BIN_EXE_hacs-nix"))
             .args(args)
             .current_dir(work.path())
             .env("NO_COLOR", "1")

@@ -2,6 +2,8 @@
 //! crafted case; the scanner reads realistic hand-written Nix.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -78,7 +80,7 @@ fn write_lock(dir: &Path, entry: LockEntry) {
 }
 
 fn lint(dir: &Path, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
+    Command::new(env!("CARGO_BIN_EXE_hacs-nix"))
         .arg("lint")
         .args(extra)
         .current_dir(dir)
@@ -344,4 +346,54 @@ fn scanner_on_realistic_nix() {
         several[0].help
     );
     assert_eq!(scan_rules("{ a = ; }")[0].0, "lint-nix-unparsable");
+}
+
+/// `lint --flake-lock`: the pins checked against the nixpkgs the user's own flake locks. Two
+/// lock files name the two fixture nixpkgs; `packaging>=26` is met by one set (26.0), not the
+/// other (25.0).
+#[test]
+fn lint_against_the_users_own_flake_lock() {
+    use support::craft::{dir, file, tar_gz};
+    use support::pipeline::{Case, manifest, shown};
+    let mut case = Case::new();
+    case.source_release(
+        "o/pinned",
+        "1.0",
+        "Pinned",
+        tar_gz(&[
+            dir("p/"),
+            file(
+                "p/custom_components/pinned/manifest.json",
+                manifest("pinned", "1.0", &["packaging>=26"]).as_bytes(),
+            ),
+        ]),
+    );
+    case.want("[pinned]\nrepo = \"o/pinned\"\n");
+    let out = case.run(&["update-components"]);
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/nixpkgs");
+    for shape in ["2025", "2026"] {
+        let lock = serde_json::json!({
+            "nodes": {
+                "nixpkgs": { "locked": { "type": "path", "path": format!("{fixtures}/ha-{shape}") } },
+                "root": { "inputs": { "nixpkgs": "nixpkgs" } }
+            },
+            "root": "root", "version": 7
+        });
+        std::fs::write(
+            case.dir.path().join(format!("homelab-{shape}.lock")),
+            lock.to_string(),
+        )
+        .unwrap();
+    }
+    let ok = case.run(&["lint", "--flake-lock", "homelab-2026.lock"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", shown(&ok));
+    let moved = case.run(&["lint", "--flake-lock", "homelab-2025.lock"]);
+    let text = shown(&moved);
+    assert_eq!(moved.status.code(), Some(1), "{text}");
+    assert!(text.contains("lint-dependencies-changed"), "{text}");
+    assert!(
+        !case.dir.path().join("flake.lock").exists(),
+        "the checkout's own files are untouched"
+    );
 }

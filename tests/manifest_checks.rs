@@ -639,7 +639,7 @@ fn one_crafted_hacs_json_per_rule() {
 }
 
 fn xtask(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
+    Command::new(env!("CARGO_BIN_EXE_hacs-nix"))
         .args(args)
         .env("NO_COLOR", "1")
         .output()

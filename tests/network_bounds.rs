@@ -211,7 +211,7 @@ fn a_50_mb_answer_is_refused_with_bounded_memory() {
         "import resource, subprocess, sys; p = subprocess.run(sys.argv[1:], capture_output=True); \
          print(p.returncode); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); \
          sys.stderr.write(p.stdout.decode() + p.stderr.decode())",
-        env!("CARGO_BIN_EXE_xtask"),
+        env!("CARGO_BIN_EXE_hacs-nix"),
         "update-components",
     ])
     .output()

@@ -11,7 +11,7 @@ use support::http::{self, Reply};
 use support::oracle;
 
 fn xtask(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
+    Command::new(env!("CARGO_BIN_EXE_hacs-nix"))
         .args(args)
         .env("NO_COLOR", "1")
         .output()

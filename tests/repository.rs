@@ -132,7 +132,7 @@ fn shipped_files_match_the_generator() {
     ] {
         std::fs::copy(root().join("pkgs").join(file), pkgs.join(file)).unwrap();
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    let out = Command::new(env!("CARGO_BIN_EXE_hacs-nix"))
         .args(["update-components", "--offline"])
         .current_dir(work.path())
         .output()

@@ -609,7 +609,7 @@ fn killed_mid_run_leaves_pkgs_as_it_was() {
     world.mock.state.lock().unwrap().latency = std::time::Duration::from_millis(400);
     let dir = checkout();
     let before = snapshot_files(dir.path());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hacs-nix"))
         .arg("update-components")
         .current_dir(dir.path())
         .env("HACS_NIX_GITHUB_API", &world.mock.api)

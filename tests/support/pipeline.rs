@@ -138,7 +138,7 @@ pub fn command(program: &str, dir: &Path, mock: &MockGitHub) -> Command {
 
 /// The binary, run to its end.
 pub fn xtask(dir: &Path, mock: &MockGitHub, args: &[&str]) -> Output {
-    command(env!("CARGO_BIN_EXE_xtask"), dir, mock)
+    command(env!("CARGO_BIN_EXE_hacs-nix"), dir, mock)
         .args(args)
         .output()
         .unwrap()

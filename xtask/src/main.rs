@@ -1,4 +1,4 @@
-//! `cargo xtask <command>`: the hacs-nix command line. Parses flags, wires the library, prints,
+//! `hacs-nix <command>` (`cargo xtask <command>` in a checkout): the command line. Parses flags, wires the library, prints,
 //! and chooses the exit code (0 fine, 1 findings at error level, 2 could not run).
 
 mod commands;
@@ -10,11 +10,11 @@ use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
-    name = "cargo xtask",
-    bin_name = "cargo xtask",
+    name = "hacs-nix",
+    bin_name = "hacs-nix",
     version,
     about = "Pin Home Assistant custom components as Nix derivations that build the first time",
-    after_help = "Examples:\n  cargo xtask update-components\n  cargo xtask add frenck/spook\n  cargo xtask lint\n  cargo xtask check ./hacs.zip --tag 2.0.5\n  cargo xtask prefetch https://github.com/hacs/integration/releases/download/2.0.5/hacs.zip --no-strip-root\n  cargo xtask prefetch ./release.tar.gz --json"
+    after_help = "In a checkout of hacs-nix, `cargo xtask <command>` runs the same.\n\nExamples:\n  cargo xtask update-components\n  cargo xtask add frenck/spook\n  cargo xtask lint\n  cargo xtask check ./hacs.zip --tag 2.0.5\n  cargo xtask prefetch https://github.com/hacs/integration/releases/download/2.0.5/hacs.zip --no-strip-root\n  cargo xtask prefetch ./release.tar.gz --json"
 )]
 struct Cli {
     #[command(subcommand)]

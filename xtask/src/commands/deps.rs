@@ -26,8 +26,11 @@ pub struct Args {
     source: String,
     /// The nixpkgs to check against: a folder, `github:OWNER/REPO/REV`, or a tarball URL.
     /// Default: the `nixpkgs` input of ./flake.lock.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "flake_lock")]
     nixpkgs: Option<String>,
+    /// Check against the nixpkgs this flake.lock locks (e.g. your homelab's), not ./flake.lock's.
+    #[arg(long)]
+    flake_lock: Option<PathBuf>,
     /// The Python-set snapshot to read, and to write when it is refreshed.
     #[arg(long, default_value = "pkgs/python-set.json")]
     snapshot: PathBuf,
@@ -47,7 +50,12 @@ enum Format_ {
 
 pub fn run(args: Args) -> Result<ExitCode, Failure> {
     let (manifests, minimum) = read_manifests(&args.source)?;
-    let set = python_set(args.nixpkgs.as_deref(), &args.snapshot)?;
+    let which = match (&args.nixpkgs, &args.flake_lock) {
+        (Some(reference), _) => pyset::Which::Reference(reference),
+        (None, Some(lock)) => pyset::Which::FlakeLock(lock),
+        (None, None) => pyset::Which::Checkout,
+    };
+    let set = python_set(which, &args.snapshot)?;
     let minimum_ref = minimum.as_ref().map(|(v, f)| (v.as_str(), f.as_str()));
     let options = DepsOptions {
         ignore: Vec::new(),
@@ -137,21 +145,20 @@ fn read_manifests(source: &str) -> Result<Manifests, Failure> {
 }
 
 /// The set of the nixpkgs asked for (./flake.lock's by default); a fresh evaluation is saved.
-fn python_set(reference: Option<&str>, snapshot: &Path) -> Result<PythonSet, Failure> {
-    let obtained =
-        pyset::obtain(reference, Path::new("flake.lock"), snapshot, true).map_err(|e| {
-            let rule = if matches!(e, pyset::PySetError::NoSet(_)) {
-                "pyset-none"
-            } else {
-                "pyset"
-            };
-            Failure::could_not_run(
-                rule,
-                e.to_string(),
-                Some(snapshot.display().to_string()),
-                Some("see `cargo xtask deps --help`"),
-            )
-        })?;
+fn python_set(which: pyset::Which<'_>, snapshot: &Path) -> Result<PythonSet, Failure> {
+    let obtained = pyset::obtain(which, Path::new("flake.lock"), snapshot, true).map_err(|e| {
+        let rule = if matches!(e, pyset::PySetError::NoSet(_)) {
+            "pyset-none"
+        } else {
+            "pyset"
+        };
+        Failure::could_not_run(
+            rule,
+            e.to_string(),
+            Some(snapshot.display().to_string()),
+            Some("see `cargo xtask deps --help`"),
+        )
+    })?;
     if let pyset::Obtained::Evaluated(set) = &obtained {
         write_atomically(snapshot, set.to_json().as_bytes())?;
     }

@@ -25,6 +25,10 @@ pub struct Args {
     /// Scan these files or folders of hand-written Nix instead (repeatable), e.g. a homelab's modules.
     #[arg(long)]
     scan: Vec<PathBuf>,
+    /// Check the pins against the nixpkgs this flake.lock locks (your homelab's flake), so the
+    /// verdict holds for the nixpkgs you build with. Evaluated once, then cached.
+    #[arg(long)]
+    flake_lock: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format_::Human)]
     format: Format_,
 }
@@ -50,6 +54,7 @@ pub fn run(args: Args) -> Result<ExitCode, Failure> {
         pkgs: args.pkgs,
         root: args.root,
         scan: args.scan,
+        flake_lock: args.flake_lock,
     });
     match args.format {
         Format_::Human => {

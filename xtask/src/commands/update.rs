@@ -57,8 +57,12 @@ struct Common {
     #[arg(long, default_value_t = 8)]
     jobs: usize,
     /// The nixpkgs whose Home Assistant Python set to check against (default: flake.lock's).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "flake_lock")]
     nixpkgs: Option<String>,
+    /// Check against the nixpkgs this flake.lock locks (e.g. your homelab's) instead of the
+    /// checkout's; its set is cached, pkgs/python-set.json is left alone.
+    #[arg(long)]
+    flake_lock: Option<PathBuf>,
     /// No network: regenerate the files from the lock, re-checking dependencies.
     #[arg(long)]
     offline: bool,
@@ -401,8 +405,13 @@ fn write_reports(common: &Common, plan: &Plan, old: &Lock) -> Result<Option<bool
 /// none (then unchanged pins are kept and new pins fail), with a note for the user.
 fn python_set(common: &Common, pkgs: &Path) -> (Option<Obtained>, Option<String>) {
     let flake_lock = pkgs.parent().unwrap_or(Path::new(".")).join("flake.lock");
+    let which = match (&common.nixpkgs, &common.flake_lock) {
+        (Some(reference), _) => pyset::Which::Reference(reference),
+        (None, Some(lock)) => pyset::Which::FlakeLock(lock),
+        (None, None) => pyset::Which::Checkout,
+    };
     match pyset::obtain(
-        common.nixpkgs.as_deref(),
+        which,
         &flake_lock,
         &pkgs.join("python-set.json"),
         !common.offline,
@@ -417,7 +426,7 @@ fn python_set(common: &Common, pkgs: &Path) -> (Option<Obtained>, Option<String>
                     Some("Home Assistant's Python set was evaluated".to_owned())
                 }
                 Obtained::AdHoc(_) => Some(
-                    "--nixpkgs is not the nixpkgs flake.lock locks: its Python set is used for this run and cached, pkgs/python-set.json is left alone".to_owned(),
+                    "the nixpkgs asked for is not the one flake.lock locks: its Python set is used for this run and cached, pkgs/python-set.json is left alone".to_owned(),
                 ),
             };
             (Some(obtained), note)

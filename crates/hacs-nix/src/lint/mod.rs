@@ -26,6 +26,9 @@ pub struct LintOptions {
     /// Files or folders of hand-written Nix to scan; empty: every `.nix` file under `root`
     /// outside the generated ones.
     pub scan: Vec<PathBuf>,
+    /// Re-check the pins against the nixpkgs this flake.lock locks (the user's own flake)
+    /// instead of the checkout's snapshot.
+    pub flake_lock: Option<PathBuf>,
 }
 
 /// Lints a checkout.
@@ -157,47 +160,13 @@ pub fn lint(options: &LintOptions) -> Vec<Finding> {
         }
     }
 
-    // The Python set: present, fresh, and still satisfying every pin.
+    // The Python set: present, fresh, and still satisfying every pin; or, with `flake_lock`,
+    // the set of the nixpkgs the user's own flake locks.
     let snapshot_path = pkgs.join("python-set.json");
-    let set = match PythonSet::load(&snapshot_path) {
-        Ok(Some(set)) => Some(set),
-        Ok(None) => {
-            if !lock.components.is_empty() {
-                findings.push(Finding::warning(
-                    "lint-no-snapshot",
-                    Location::file(show(&snapshot_path)),
-                    "there is no snapshot of Home Assistant's Python set: requirements were not re-checked".to_owned(),
-                    "run `cargo xtask update-components` (or `cargo xtask deps … --nixpkgs …`) with flake.lock present",
-                ));
-            }
-            None
-        }
-        Err(e) => {
-            findings.push(Finding::error(
-                "lint-snapshot-invalid",
-                Location::file(show(&snapshot_path)),
-                e.to_string(),
-                "refresh it with update-components",
-            ));
-            None
-        }
+    let set = match &options.flake_lock {
+        Some(user_lock) => users_set(options, user_lock, &snapshot_path, &show, &mut findings),
+        None => checkout_set(options, &lock, &snapshot_path, &show, &mut findings),
     };
-    let flake_lock = options.root.join("flake.lock");
-    if let Some(set) = &set
-        && flake_lock.exists()
-    {
-        // Only locked references can be keyed offline; a folder would need hashing, still offline.
-        match Nixpkgs::from_flake_lock(&flake_lock).and_then(|n| n.key()) {
-            Ok(key) if key != set.nixpkgs => findings.push(Finding::error(
-                "lint-snapshot-stale",
-                Location::file(show(&snapshot_path)),
-                format!("the snapshot is of another nixpkgs than flake.lock locks ({} → {})", set.nixpkgs.rev.as_deref().unwrap_or(&set.nixpkgs.source), key.rev.as_deref().unwrap_or(&key.source)),
-                "refresh it: `cargo xtask update-components` (it re-evaluates and re-checks every pin)",
-            )),
-            Ok(_) => {}
-            Err(e) => findings.push(Finding::warning("lint-flake-lock", Location::file(show(&flake_lock)), e.to_string(), "check flake.lock")),
-        }
-    }
     if let Some(set) = &set {
         for (attr, entry) in &lock.components {
             let manifests: Vec<(String, Vec<String>)> = entry
@@ -250,7 +219,8 @@ pub fn lint(options: &LintOptions) -> Vec<Finding> {
                     .iter()
                     .any(|d| !entry.dependencies.contains(d))
                     || !missing_attrs.is_empty()
-                    || report.ignore_version_requirement != entry.ignore_version_requirement)
+                    || report.ignore_version_requirement != entry.ignore_version_requirement
+                    || !same_relaxations(&report.relax_requirements, entry))
             {
                 findings.push(Finding::error(
                     "lint-dependencies-changed",
@@ -300,4 +270,92 @@ fn nix_files(roots: &[PathBuf], generated: &BTreeSet<PathBuf>) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// The checkout's snapshot, checked against the nixpkgs its flake.lock locks.
+fn checkout_set(
+    options: &LintOptions,
+    lock: &Lock,
+    snapshot_path: &Path,
+    show: &dyn Fn(&Path) -> String,
+    findings: &mut Vec<Finding>,
+) -> Option<PythonSet> {
+    let set = match PythonSet::load(snapshot_path) {
+        Ok(Some(set)) => Some(set),
+        Ok(None) => {
+            if !lock.components.is_empty() {
+                findings.push(Finding::warning(
+                    "lint-no-snapshot",
+                    Location::file(show(snapshot_path)),
+                    "there is no snapshot of Home Assistant's Python set: requirements were not re-checked".to_owned(),
+                    "run `cargo xtask update-components` (or `cargo xtask deps … --nixpkgs …`) with flake.lock present",
+                ));
+            }
+            None
+        }
+        Err(e) => {
+            findings.push(Finding::error(
+                "lint-snapshot-invalid",
+                Location::file(show(snapshot_path)),
+                e.to_string(),
+                "refresh it with update-components",
+            ));
+            None
+        }
+    };
+    let flake_lock = options.root.join("flake.lock");
+    if let Some(set) = &set
+        && flake_lock.exists()
+    {
+        // Only locked references can be keyed offline; a folder would need hashing, still offline.
+        match Nixpkgs::from_flake_lock(&flake_lock).and_then(|n| n.key()) {
+            Ok(key) if key != set.nixpkgs => findings.push(Finding::error(
+                "lint-snapshot-stale",
+                Location::file(show(snapshot_path)),
+                format!("the snapshot is of another nixpkgs than flake.lock locks ({} → {})", set.nixpkgs.rev.as_deref().unwrap_or(&set.nixpkgs.source), key.rev.as_deref().unwrap_or(&key.source)),
+                "refresh it: `cargo xtask update-components` (it re-evaluates and re-checks every pin)",
+            )),
+            Ok(_) => {}
+            Err(e) => findings.push(Finding::warning("lint-flake-lock", Location::file(show(&flake_lock)), e.to_string(), "check flake.lock")),
+        }
+    }
+    set
+}
+
+/// The set of the nixpkgs the user's own flake.lock locks: the snapshot when it is that
+/// nixpkgs, else the user's cache, else evaluated once (and cached).
+fn users_set(
+    options: &LintOptions,
+    user_lock: &Path,
+    snapshot_path: &Path,
+    show: &dyn Fn(&Path) -> String,
+    findings: &mut Vec<Finding>,
+) -> Option<PythonSet> {
+    let which = crate::pyset::Which::FlakeLock(user_lock);
+    match crate::pyset::obtain(which, &options.root.join("flake.lock"), snapshot_path, true) {
+        Ok(obtained) => Some(obtained.into_set()),
+        Err(e) => {
+            findings.push(Finding::error(
+                "lint-flake-lock",
+                Location::file(show(user_lock)),
+                format!("cannot obtain Home Assistant's Python set of the nixpkgs it locks: {e}"),
+                "check the path; a nixpkgs not evaluated before needs Nix (and, for a GitHub input, the network) once",
+            ));
+            None
+        }
+    }
+}
+
+/// The relaxations the set calls for are the ones the pin's `postPatch` makes.
+fn same_relaxations(wanted: &[(String, String)], entry: &crate::lock::LockEntry) -> bool {
+    let mut pinned: Vec<(String, String)> = entry
+        .patches
+        .relax_requirements
+        .values()
+        .flatten()
+        .map(|(from, to)| (from.clone(), to.clone()))
+        .collect();
+    pinned.sort();
+    pinned.dedup();
+    pinned == wanted
 }

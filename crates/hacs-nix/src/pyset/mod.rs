@@ -72,35 +72,48 @@ impl Obtained {
     }
 }
 
-/// Home Assistant's Python set of `reference` (a `--nixpkgs` argument) or, without one, of the
-/// nixpkgs `flake_lock` locks: the snapshot at `snapshot` when it is of that nixpkgs, else
-/// evaluated with Nix (unless `evaluate` is false). With neither a reference nor a flake.lock,
-/// the snapshot as it is.
+/// Which nixpkgs's Python set is asked for.
+#[derive(Debug, Clone, Copy)]
+pub enum Which<'a> {
+    /// The one the checkout's flake.lock locks (else the snapshot as it is).
+    Checkout,
+    /// A `--nixpkgs` argument.
+    Reference(&'a str),
+    /// The nixpkgs another flake.lock locks (`--flake-lock`, e.g. the user's homelab).
+    FlakeLock(&'a Path),
+}
+
+/// Home Assistant's Python set of the nixpkgs `which` names. The checkout's snapshot serves the
+/// nixpkgs its own `flake_lock` locks (evaluated when stale, unless `evaluate` is false); any
+/// other nixpkgs comes from, or goes to, the user's cache and never replaces the snapshot. With
+/// neither a reference nor a flake.lock, the snapshot as it is.
 pub fn obtain(
-    reference: Option<&str>,
+    which: Which<'_>,
     flake_lock: &Path,
     snapshot: &Path,
     evaluate: bool,
 ) -> Result<Obtained, PySetError> {
     let saved = PythonSet::load(snapshot)?;
-    let nixpkgs = match reference {
-        Some(reference) => Nixpkgs::parse(reference)?,
-        None if flake_lock.exists() => Nixpkgs::from_flake_lock(flake_lock)?,
-        None => {
+    let nixpkgs = match which {
+        Which::Reference(reference) => Nixpkgs::parse(reference)?,
+        Which::FlakeLock(lock) => Nixpkgs::from_flake_lock(lock)?,
+        Which::Checkout if flake_lock.exists() => Nixpkgs::from_flake_lock(flake_lock)?,
+        Which::Checkout => {
             return saved
                 .map(Obtained::Unchecked)
                 .ok_or_else(|| PySetError::NoSet(snapshot.display().to_string()));
         }
     };
     let key = nixpkgs.key()?;
-    let locked = match reference {
-        None => true,
-        Some(_) if flake_lock.exists() => {
+    let locked = match which {
+        Which::Checkout => true,
+        _ if flake_lock.exists() => {
             let locked = Nixpkgs::from_flake_lock(flake_lock)?.key()?;
             same_nixpkgs(&locked, &key)
         }
         // Without a flake.lock the checkout's snapshot follows whatever --nixpkgs says.
-        Some(_) => true,
+        Which::Reference(_) => true,
+        Which::FlakeLock(_) => false,
     };
     if !locked {
         return ad_hoc(&nixpkgs, &key, evaluate);
