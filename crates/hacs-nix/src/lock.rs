@@ -76,6 +76,19 @@ pub struct Patches {
 }
 
 impl Patches {
+    /// Every relaxation as (requirement, relaxed), sorted, whatever manifest it is in.
+    pub fn relaxations(&self) -> Vec<(String, String)> {
+        let mut pairs: Vec<(String, String)> = self
+            .relax_requirements
+            .values()
+            .flatten()
+            .map(|(from, to)| (from.clone(), to.clone()))
+            .collect();
+        pairs.sort();
+        pairs.dedup();
+        pairs
+    }
+
     pub fn is_empty(&self) -> bool {
         self.stamp_version.is_empty()
             && self.drop_requirements.values().all(Vec::is_empty)

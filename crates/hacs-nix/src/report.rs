@@ -276,25 +276,18 @@ fn release_notes(plan: &Plan) -> String {
     notes
 }
 
-/// Backticks and newlines would break a Markdown list item.
 /// Dependencies, ignored names and relaxed requirements of a pin, for the changes section.
 type DependencyFacts = (Vec<String>, Vec<String>, Vec<(String, String)>);
 
 fn dependency_facts(entry: &crate::lock::LockEntry) -> DependencyFacts {
-    let relaxed = entry
-        .patches
-        .relax_requirements
-        .values()
-        .flatten()
-        .map(|(from, to)| (from.clone(), to.clone()))
-        .collect();
     (
         entry.dependencies.clone(),
         entry.ignore_version_requirement.clone(),
-        relaxed,
+        entry.patches.relaxations(),
     )
 }
 
+/// Backticks and newlines would break a Markdown list item.
 fn inline(text: &str) -> String {
     text.replace('\n', " ")
 }

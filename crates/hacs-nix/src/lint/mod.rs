@@ -348,14 +348,5 @@ fn users_set(
 
 /// The relaxations the set calls for are the ones the pin's `postPatch` makes.
 fn same_relaxations(wanted: &[(String, String)], entry: &crate::lock::LockEntry) -> bool {
-    let mut pinned: Vec<(String, String)> = entry
-        .patches
-        .relax_requirements
-        .values()
-        .flatten()
-        .map(|(from, to)| (from.clone(), to.clone()))
-        .collect();
-    pinned.sort();
-    pinned.dedup();
-    pinned == wanted
+    entry.patches.relaxations() == wanted
 }
