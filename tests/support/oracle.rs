@@ -57,9 +57,12 @@ pub fn fetchzip_unpack(archive: &Path, strip_root: bool, work: &Path) -> PathBuf
     fs::create_dir_all(&unpack).unwrap();
     let head = fs::read(archive).unwrap();
     if head.starts_with(b"PK") {
+        // fetchzip brings glibcLocalesUtf8 so that unzip's setup hook unpacks in a UTF-8 locale
+        // (it decides how Unicode Path names are written): the same here, whatever the caller's.
         run(Command::new("unzip")
             .arg("-qq")
             .arg(archive)
+            .env("LC_ALL", "C.UTF-8")
             .current_dir(&unpack));
     } else {
         run(Command::new("tar")
