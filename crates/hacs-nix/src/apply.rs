@@ -247,7 +247,7 @@ impl Checkout {
 
     /// Filesystems without `RENAME_EXCHANGE`: a moment without the folder, which `recover`
     /// repairs if the process dies in it.
-    pub fn swap_by_renames(&self, staging: &Path) -> Result<(), ApplyError> {
+    fn swap_by_renames(&self, staging: &Path) -> Result<(), ApplyError> {
         let backup = self.unique("old");
         fs::rename(&self.pkgs, &backup).map_err(io_error(&self.pkgs))?;
         fs::rename(staging, &self.pkgs).map_err(io_error(staging))?;
