@@ -24,6 +24,7 @@ pub mod lock;
 pub mod manifest;
 pub mod nar;
 pub mod nixgen;
+pub mod pypi;
 pub mod pyset;
 pub mod report;
 pub mod requirement;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 pub use cache::{EtagCache, MAX_AGE, MAX_BYTES, Pruned, prune};
 pub use error::ForgeError;
-pub use http::RetryPolicy;
+pub use http::{MAX_API_ANSWER, RetryPolicy};
 
 use crate::download::Progress;
 use crate::hash::Sha256Digest;

@@ -1,0 +1,313 @@
+//! The Python package index, as the user's `pip` is configured to reach it: which index, the
+//! files of a project (PEP 691 JSON), and which release and file to package for a missing
+//! requirement. The first room of the "package missing requirements" work: it chooses; reading
+//! the chosen file's own metadata and writing Nix come next.
+//!
+//! Facts: the simple API answers `<index>/<normalised name>/` with
+//! `Accept: application/vnd.pypi.simple.v1+json` as `{ "files": [ { "filename", "url",
+//! "hashes": { "sha256" }, "requires-python", "yanked" } ] }`; `yanked` is `false` or `true` or a
+//! reason. pip skips yanked files unless pinned with `==`, files whose `Requires-Python` excludes
+//! the interpreter, and pre-releases unless the specifier names one (or nothing else matches).
+
+use std::str::FromStr;
+
+use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::requirement::{self, Containment, Requirement, Semantics};
+
+/// Points the tool (and its tests) at an index of their own.
+pub const INDEX_VARIABLE: &str = "HACS_NIX_PYTHON_INDEX";
+
+#[derive(Debug, Error)]
+pub enum PypiError {
+    #[error(
+        "no Python package index configured: set PIP_INDEX_URL or pip's `global.index-url`, or {INDEX_VARIABLE} ({0})"
+    )]
+    NoIndex(String),
+    #[error("{url}: {detail}")]
+    Http { url: String, detail: String },
+    #[error("{url}: not an index answer: {detail}")]
+    BadAnswer { url: String, detail: String },
+}
+
+/// The index's base URL, found as pip finds it: our variable, `PIP_INDEX_URL`, pip's
+/// configuration, then pip's own default (asked of pip, so no host is written here).
+pub fn index_url(python: &str) -> Result<String, PypiError> {
+    index_url_with(&|name| std::env::var(name).ok(), python)
+}
+
+/// [`index_url`] with the environment given (tests).
+pub fn index_url_with(
+    environment: &dyn Fn(&str) -> Option<String>,
+    python: &str,
+) -> Result<String, PypiError> {
+    let env = |name: &str| environment(name).filter(|v| !v.trim().is_empty());
+    if let Some(url) = env(INDEX_VARIABLE).or_else(|| env("PIP_INDEX_URL")) {
+        return Ok(url.trim().trim_end_matches('/').to_owned());
+    }
+    let ask = |args: &[&str]| -> Option<String> {
+        let out = std::process::Command::new(python)
+            .args(args)
+            .output()
+            .ok()?;
+        let text = String::from_utf8(out.stdout).ok()?;
+        let text = text
+            .trim()
+            .trim_matches('\'')
+            .trim_end_matches('/')
+            .to_owned();
+        (out.status.success() && text.starts_with("http")).then_some(text)
+    };
+    ask(&["-m", "pip", "config", "get", "global.index-url"])
+        .or_else(|| {
+            ask(&[
+                "-c",
+                "from pip._internal.models.index import PyPI; print(PyPI.simple_url)",
+            ])
+        })
+        .ok_or_else(|| PypiError::NoIndex(format!("asked {python} -m pip")))
+}
+
+/// One distribution file of a project.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct File {
+    pub filename: String,
+    pub url: String,
+    #[serde(default)]
+    pub hashes: std::collections::BTreeMap<String, String>,
+    #[serde(default, rename = "requires-python")]
+    pub requires_python: Option<String>,
+    #[serde(default)]
+    pub yanked: Yanked,
+}
+
+/// `false`, `true` or the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(untagged)]
+pub enum Yanked {
+    #[default]
+    No,
+    Flag(bool),
+    Reason(String),
+}
+
+impl Yanked {
+    pub fn is_yanked(&self) -> bool {
+        !matches!(self, Self::No | Self::Flag(false))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Project {
+    pub files: Vec<File>,
+}
+
+/// What a file is, read from its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    Sdist,
+    /// A wheel for any Python 3 and any platform: no compiled code.
+    PureWheel,
+    /// Any other wheel: not something to package from its binary.
+    OtherWheel,
+}
+
+/// A file's version and kind from its name; `None` for names of another project or format.
+pub fn parse_filename(filename: &str, normalized: &str) -> Option<(Version, Kind)> {
+    if let Some(stem) = filename.strip_suffix(".whl") {
+        let parts: Vec<&str> = stem.split('-').collect();
+        if !(5..=6).contains(&parts.len()) || requirement::normalize(parts[0]) != normalized {
+            return None;
+        }
+        let version = Version::from_str(parts[1]).ok()?;
+        let [python, abi, platform] = parts[parts.len() - 3..] else {
+            return None;
+        };
+        let pure = abi == "none"
+            && platform == "any"
+            && python
+                .split('.')
+                .any(|tag| tag == "py3" || tag == "py2.py3");
+        return Some((
+            version,
+            if pure {
+                Kind::PureWheel
+            } else {
+                Kind::OtherWheel
+            },
+        ));
+    }
+    let stem = [".tar.gz", ".zip", ".tar.bz2"]
+        .iter()
+        .find_map(|ext| filename.strip_suffix(ext))?;
+    let (name, version) = stem.rsplit_once('-')?;
+    if requirement::normalize(name) != normalized {
+        return None;
+    }
+    Some((Version::from_str(version).ok()?, Kind::Sdist))
+}
+
+/// The release and file chosen for a requirement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chosen {
+    pub version: Version,
+    pub file: File,
+    pub kind: Kind,
+    /// SHA-256 (hex) as the index reports it; the download is verified against it.
+    pub sha256: String,
+}
+
+/// Why nothing could be chosen, naming what was seen.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum NotChosen {
+    #[error("no release of `{0}` satisfies the requirement")]
+    NoMatchingRelease(String),
+    #[error(
+        "every release of `{name}` that satisfies the requirement excludes Python {python} (Requires-Python)"
+    )]
+    PythonExcluded { name: String, python: String },
+    #[error(
+        "the newest matching release of `{name}`, {version}, has no sdist and no pure-Python wheel: it ships compiled code only"
+    )]
+    NoBuildableFile { name: String, version: String },
+}
+
+/// pip's choice for `req` on Python `python` (e.g. `3.14.0`): the newest release that satisfies
+/// the specifier (finals first, pre-releases only if the specifier names one or nothing else
+/// matches), not yanked (unless pinned with `==`), whose `Requires-Python` admits `python`,
+/// taking its sdist, else a pure-Python wheel.
+pub fn choose(project: &Project, req: &Requirement, python: &str) -> Result<Chosen, NotChosen> {
+    let pinned = req
+        .specifiers
+        .as_ref()
+        .is_some_and(|s| s.iter().any(|s| s.operator().to_string() == "=="));
+    let python_version = Version::from_str(python).ok();
+    let mut candidates: Vec<(Version, Kind, &File)> = project
+        .files
+        .iter()
+        .filter(|f| pinned || !f.yanked.is_yanked())
+        .filter_map(|f| {
+            let (version, kind) = parse_filename(&f.filename, &req.normalized)?;
+            Some((version, kind, f))
+        })
+        .collect();
+    candidates.sort_by(|a, b| b.0.cmp(&a.0));
+    let admits = |version: &Version, semantics| {
+        let specifiers = req
+            .specifiers
+            .clone()
+            .unwrap_or_else(VersionSpecifiers::empty);
+        requirement::contains(&specifiers, &version.to_string(), semantics)
+            == Containment::Satisfied
+    };
+    // Finals (packaging 25's rule: pre-releases only when named); else any match.
+    let mut matching: Vec<&(Version, Kind, &File)> = candidates
+        .iter()
+        .filter(|c| admits(&c.0, Semantics::Packaging25))
+        .collect();
+    if matching.is_empty() {
+        matching = candidates
+            .iter()
+            .filter(|c| admits(&c.0, Semantics::Packaging26))
+            .collect();
+    }
+    if matching.is_empty() {
+        return Err(NotChosen::NoMatchingRelease(req.name.clone()));
+    }
+    let python_ok = |file: &File| {
+        let Some(text) = file
+            .requires_python
+            .as_deref()
+            .filter(|t| !t.trim().is_empty())
+        else {
+            return true;
+        };
+        match (VersionSpecifiers::from_str(text), &python_version) {
+            (Ok(specifiers), Some(version)) => specifiers.contains(version),
+            // An unparsable Requires-Python is ignored by pip.
+            _ => true,
+        }
+    };
+    let runnable: Vec<&&(Version, Kind, &File)> =
+        matching.iter().filter(|c| python_ok(c.2)).collect();
+    let Some(newest) = runnable.first().map(|c| c.0.clone()) else {
+        return Err(NotChosen::PythonExcluded {
+            name: req.name.clone(),
+            python: python.to_owned(),
+        });
+    };
+    let of_newest = || runnable.iter().filter(|c| c.0 == newest);
+    let pick = of_newest()
+        .find(|c| c.1 == Kind::Sdist)
+        .or_else(|| of_newest().find(|c| c.1 == Kind::PureWheel))
+        .ok_or_else(|| NotChosen::NoBuildableFile {
+            name: req.name.clone(),
+            version: newest.to_string(),
+        })?;
+    Ok(Chosen {
+        version: newest.clone(),
+        file: pick.2.clone(),
+        kind: pick.1.clone(),
+        sha256: pick.2.hashes.get("sha256").cloned().unwrap_or_default(),
+    })
+}
+
+/// An HTTP client for the index (TLS provider installed, a user agent, timeouts).
+pub fn client() -> Result<reqwest::Client, PypiError> {
+    crate::forge::install_tls_provider();
+    reqwest::Client::builder()
+        .user_agent(concat!("hacs-nix/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .read_timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|e| PypiError::Http {
+            url: String::new(),
+            detail: crate::download::error_chain(&e),
+        })
+}
+
+/// The project's files from the index (PEP 691 JSON), answers capped like GitHub's.
+pub async fn project(
+    client: &reqwest::Client,
+    index: &str,
+    normalized: &str,
+) -> Result<Project, PypiError> {
+    let url = format!("{}/{normalized}/", index.trim_end_matches('/'));
+    let http = |detail: String| PypiError::Http {
+        url: url.clone(),
+        detail,
+    };
+    let response = client
+        .get(&url)
+        .header(
+            reqwest::header::ACCEPT,
+            "application/vnd.pypi.simple.v1+json",
+        )
+        .send()
+        .await
+        .map_err(|e| http(crate::download::error_chain(&e)))?;
+    if !response.status().is_success() {
+        return Err(http(format!("the index answered {}", response.status())));
+    }
+    if response
+        .content_length()
+        .is_some_and(|l| l > crate::forge::MAX_API_ANSWER as u64)
+    {
+        return Err(http("the answer is larger than 10 MiB".to_owned()));
+    }
+    let body = response
+        .text()
+        .await
+        .map_err(|e| http(crate::download::error_chain(&e)))?;
+    serde_json::from_str(&body).map_err(|e| PypiError::BadAnswer {
+        url,
+        detail: e.to_string(),
+    })
+}
+
+/// The requirement as `choose` reads it, for callers holding only the text.
+pub fn requirement(text: &str) -> Option<Requirement> {
+    requirement::parse(text).ok()
+}

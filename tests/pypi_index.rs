@@ -1,0 +1,147 @@
+//! The Python package index room: which index (as pip is configured), a project's files over a
+//! loopback index (PEP 691 JSON), and pip's choice of release and file for a requirement.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use hacs_nix::pypi::{self, Kind, NotChosen, Project};
+use serde_json::json;
+use support::http::{Reply, serve};
+
+fn file(name: &str, requires_python: Option<&str>, yanked: serde_json::Value) -> serde_json::Value {
+    json!({
+        "filename": name,
+        "url": format!("https://files.example/{name}"),
+        "hashes": { "sha256": format!("{:064x}", name.len()) },
+        "requires-python": requires_python,
+        "yanked": yanked
+    })
+}
+
+fn project(files: Vec<serde_json::Value>) -> Project {
+    serde_json::from_value(json!({ "name": "x", "files": files })).unwrap()
+}
+
+fn choose(project: &Project, requirement: &str) -> Result<pypi::Chosen, NotChosen> {
+    pypi::choose(project, &pypi::requirement(requirement).unwrap(), "3.14.0")
+}
+
+#[test]
+fn chooses_as_pip_would() {
+    let micloud = project(vec![
+        file("micloud-0.5.tar.gz", None, json!(false)),
+        file("micloud-0.6.tar.gz", Some(">=3.7"), json!(false)),
+        file("micloud-0.6-py3-none-any.whl", Some(">=3.7"), json!(false)),
+        // Yanked, a pre-release, and one that excludes Home Assistant's Python.
+        file("micloud-0.7.tar.gz", None, json!("broken upload")),
+        file("micloud-0.8b1.tar.gz", None, json!(false)),
+        file("micloud-0.9.tar.gz", Some("<3.14"), json!(false)),
+    ]);
+    let chosen = choose(&micloud, "micloud").unwrap();
+    assert_eq!(chosen.version.to_string(), "0.6");
+    assert_eq!(chosen.kind, Kind::Sdist, "the sdist before the wheel");
+    assert_eq!(chosen.file.filename, "micloud-0.6.tar.gz");
+    assert_eq!(chosen.sha256.len(), 64);
+    // The specifier rules.
+    assert_eq!(
+        choose(&micloud, "micloud<0.6").unwrap().version.to_string(),
+        "0.5"
+    );
+    assert_eq!(
+        choose(&micloud, "micloud>=0.8b1,<0.9")
+            .unwrap()
+            .version
+            .to_string(),
+        "0.8b1",
+        "a named pre-release"
+    );
+    assert_eq!(
+        choose(&micloud, "micloud==0.7")
+            .unwrap()
+            .version
+            .to_string(),
+        "0.7",
+        "a yanked release only when pinned"
+    );
+    assert_eq!(
+        choose(&micloud, "micloud>=0.9"),
+        Err(NotChosen::PythonExcluded {
+            name: "micloud".to_owned(),
+            python: "3.14.0".to_owned()
+        })
+    );
+    assert_eq!(
+        choose(&micloud, "micloud>=2"),
+        Err(NotChosen::NoMatchingRelease("micloud".to_owned()))
+    );
+
+    // Names spelled otherwise, a pure wheel when there is no sdist, compiled wheels refused.
+    let mixed = project(vec![
+        file("Py_Thing-1.0-py2.py3-none-any.whl", None, json!(false)),
+        file(
+            "py_thing-2.0-cp314-cp314-manylinux_2_17_x86_64.whl",
+            None,
+            json!(false),
+        ),
+        file("other-3.0.tar.gz", None, json!(false)),
+    ]);
+    assert_eq!(choose(&mixed, "py-thing<2").unwrap().kind, Kind::PureWheel);
+    assert_eq!(
+        choose(&mixed, "PY.THING"),
+        Err(NotChosen::NoBuildableFile {
+            name: "PY.THING".to_owned(),
+            version: "2.0".to_owned()
+        })
+    );
+}
+
+#[test]
+fn reads_a_project_from_a_loopback_index() {
+    let page = json!({
+        "meta": { "api-version": "1.1" }, "name": "micloud",
+        "files": [ file("micloud-0.6.tar.gz", Some(">=3.7"), json!(false)) ]
+    })
+    .to_string();
+    let server = serve(vec![("/simple/micloud/", Reply::Ok(page.into_bytes()))]);
+    let index = format!("{}/simple", server.base);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = pypi::client().unwrap();
+    let project = rt
+        .block_on(pypi::project(&client, &index, "micloud"))
+        .unwrap();
+    assert_eq!(project.files[0].filename, "micloud-0.6.tar.gz");
+    let err = rt
+        .block_on(pypi::project(&client, &index, "absent"))
+        .unwrap_err();
+    assert!(err.to_string().contains("/simple/absent/"), "{err}");
+}
+
+#[test]
+fn the_index_is_found_as_pip_finds_it() {
+    let python = support::builder::oracle_python();
+    // Without any configuration: pip's own default, asked of pip (an https simple index).
+    let default = pypi::index_url_with(&|_| None, &python).unwrap();
+    assert!(
+        default.starts_with("https://") && default.ends_with("/simple"),
+        "{default}"
+    );
+    // Ours first, then pip's variable.
+    let env = |name: &str| match name {
+        "HACS_NIX_PYTHON_INDEX" => Some("http://127.0.0.1:9/simple/".to_owned()),
+        "PIP_INDEX_URL" => Some("http://127.0.0.1:8/simple".to_owned()),
+        _ => None,
+    };
+    assert_eq!(
+        pypi::index_url_with(&env, &python).unwrap(),
+        "http://127.0.0.1:9/simple"
+    );
+    let pip_only =
+        |name: &str| (name == "PIP_INDEX_URL").then(|| "http://127.0.0.1:8/simple".to_owned());
+    assert_eq!(
+        pypi::index_url_with(&pip_only, &python).unwrap(),
+        "http://127.0.0.1:8/simple"
+    );
+}
