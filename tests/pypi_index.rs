@@ -145,3 +145,87 @@ fn the_index_is_found_as_pip_finds_it() {
         "http://127.0.0.1:8/simple"
     );
 }
+
+/// The file's own metadata, trusted over the index: an old setuptools sdist whose PKG-INFO has
+/// no Requires-Dist (its requirements in egg-info/requires.txt, sections included), a modern
+/// sdist with pyproject.toml, and a pure wheel.
+#[test]
+fn reads_the_files_own_metadata() {
+    use hacs_nix::pypi::metadata;
+    use support::craft::{dir, file as tar_file, tar_gz};
+    let work = tempfile::tempdir().unwrap();
+    let python = ("3.14", "3.14.0");
+
+    let old = tar_gz(&[
+        dir("micloud-0.6/"),
+        tar_file(
+            "micloud-0.6/PKG-INFO",
+            b"Metadata-Version: 1.2\nName: micloud\nVersion: 0.6\nSummary: Xiaomi cloud connect library\nHome-page: https://example.org/micloud\nLicense: MIT\n",
+        ),
+        tar_file(
+            "micloud-0.6/micloud.egg-info/requires.txt",
+            b"click\nrequests>=2\ntzlocal\n\n[:python_version < \"3.8\"]\nimportlib-metadata\n\n[cli]\nrich\n",
+        ),
+        tar_file("micloud-0.6/micloud.egg-info/top_level.txt", b"micloud\n"),
+    ]);
+    let path = work.path().join("micloud-0.6.tar.gz");
+    std::fs::write(&path, old).unwrap();
+    let m = metadata::read(&path, "micloud-0.6.tar.gz", &[], python).unwrap();
+    assert_eq!((m.name.as_str(), m.version.as_str()), ("micloud", "0.6"));
+    assert_eq!(m.requires, ["click", "requests>=2", "tzlocal"]);
+    assert_eq!(m.import_names, ["micloud"]);
+    assert_eq!(m.license.as_deref(), Some("MIT"));
+    assert!(
+        m.build_backend.is_none(),
+        "no pyproject.toml: setuptools by default"
+    );
+    let with_cli =
+        metadata::read(&path, "micloud-0.6.tar.gz", &["cli".to_owned()], python).unwrap();
+    assert!(with_cli.requires.iter().any(|r| r.starts_with("rich")));
+
+    let modern = tar_gz(&[
+        dir("thing-1.2/"),
+        tar_file(
+            "thing-1.2/PKG-INFO",
+            b"Metadata-Version: 2.3\nName: Thing\nVersion: 1.2\nLicense-Expression: Apache-2.0\nProject-URL: Homepage, https://example.org/thing\nRequires-Dist: aiohttp>=3\nRequires-Dist: uvloop; sys_platform == \"win32\"\nRequires-Dist: numpy; platform_machine == \"aarch64\"\n",
+        ),
+        tar_file(
+            "thing-1.2/pyproject.toml",
+            b"[build-system]\nrequires = [\"hatchling>=1.18\"]\nbuild-backend = \"hatchling.build\"\n",
+        ),
+    ]);
+    let path = work.path().join("thing-1.2.tar.gz");
+    std::fs::write(&path, modern).unwrap();
+    let m = metadata::read(&path, "thing-1.2.tar.gz", &[], python).unwrap();
+    assert_eq!(m.build_backend.as_deref(), Some("hatchling.build"));
+    assert_eq!(m.build_requires, ["hatchling>=1.18"]);
+    assert_eq!(m.homepage.as_deref(), Some("https://example.org/thing"));
+    assert_eq!(m.license.as_deref(), Some("Apache-2.0"));
+    assert_eq!(
+        m.requires,
+        ["aiohttp>=3", "numpy; platform_machine == \"aarch64\""],
+        "Windows-only dropped; needed on any flake system kept"
+    );
+
+    let wheel = support::craft::zip(&[
+        ("pure/__init__.py", 0o644, b"".as_slice()),
+        (
+            "pure-2.0.dist-info/METADATA",
+            0o644,
+            b"Metadata-Version: 2.1\nName: pure\nVersion: 2.0\nRequires-Dist: attrs\n".as_slice(),
+        ),
+        (
+            "pure-2.0.dist-info/top_level.txt",
+            0o644,
+            b"pure\n".as_slice(),
+        ),
+    ]);
+    let path = work.path().join("pure-2.0-py3-none-any.whl");
+    std::fs::write(&path, wheel).unwrap();
+    let m = metadata::read(&path, "pure-2.0-py3-none-any.whl", &[], python).unwrap();
+    assert_eq!(
+        (m.name.as_str(), m.requires.as_slice()),
+        ("pure", ["attrs".to_owned()].as_slice())
+    );
+    assert_eq!(m.import_names, ["pure"]);
+}

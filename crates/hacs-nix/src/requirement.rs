@@ -219,6 +219,18 @@ impl Requirement {
         python_full_version: &str,
         machine: &str,
     ) -> bool {
+        self.marker_holds_with_extras(python_version, python_full_version, machine, &[])
+    }
+
+    /// The marker on Linux with this Python and machine, with `extras` asked for (a
+    /// requirement under `extra == "x"` holds only when `x` is asked for).
+    pub fn marker_holds_with_extras(
+        &self,
+        python_version: &str,
+        python_full_version: &str,
+        machine: &str,
+        extras: &[String],
+    ) -> bool {
         if self.marker.is_none() {
             return true;
         }
@@ -235,8 +247,12 @@ impl Requirement {
             python_version,
             sys_platform: "linux",
         };
+        let extras: Vec<pep508_rs::ExtraName> = extras
+            .iter()
+            .filter_map(|e| pep508_rs::ExtraName::from_str(e).ok())
+            .collect();
         match MarkerEnvironment::try_from(builder) {
-            Ok(env) => self.marker_tree.evaluate(&env, &[]),
+            Ok(env) => self.marker_tree.evaluate(&env, &extras),
             // An unreadable Python version: assume the requirement is needed.
             Err(_) => true,
         }

@@ -9,6 +9,8 @@
 //! reason. pip skips yanked files unless pinned with `==`, files whose `Requires-Python` excludes
 //! the interpreter, and pre-releases unless the specifier names one (or nothing else matches).
 
+pub mod metadata;
+
 use std::str::FromStr;
 
 use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
