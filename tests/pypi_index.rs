@@ -229,3 +229,41 @@ fn reads_the_files_own_metadata() {
     );
     assert_eq!(m.import_names, ["pure"]);
 }
+
+/// The chosen file is downloaded and checked against the index's SHA-256 (what `fetchPypi`
+/// checks); a file that does not match is refused.
+#[test]
+fn downloads_are_checked_against_the_index_digest() {
+    let body = b"pretend sdist bytes".to_vec();
+    let digest = hacs_nix::hash::Sha256Digest::of(&body).to_hex();
+    let server = serve(vec![
+        ("/files/good-1.0.tar.gz", Reply::Ok(body.clone())),
+        ("/files/bad-1.0.tar.gz", Reply::Ok(b"tampered".to_vec())),
+    ]);
+    let chosen = |name: &str| pypi::Chosen {
+        version: "1.0".parse().unwrap(),
+        file: serde_json::from_value(json!({
+            "filename": format!("{name}-1.0.tar.gz"),
+            "url": format!("{}/files/{name}-1.0.tar.gz", server.base),
+            "hashes": { "sha256": digest },
+        }))
+        .unwrap(),
+        kind: Kind::Sdist,
+        sha256: digest.clone(),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = pypi::client().unwrap();
+    let mut out = tempfile::tempfile().unwrap();
+    let got = rt
+        .block_on(pypi::download(&client, &chosen("good"), &mut out))
+        .unwrap();
+    assert_eq!(got.to_hex(), digest);
+    let mut out = tempfile::tempfile().unwrap();
+    let err = rt
+        .block_on(pypi::download(&client, &chosen("bad"), &mut out))
+        .unwrap_err();
+    assert!(err.to_string().contains("nothing was packaged"), "{err}");
+}

@@ -309,6 +309,47 @@ pub async fn project(
     })
 }
 
+/// Downloads the chosen file into `out` and checks it against the digest the index reported:
+/// that SHA-256 is what `fetchPypi` will check, so a mismatch is an error, never a pin. Returns
+/// the digest (for the lock and the Nix hash).
+pub async fn download(
+    client: &reqwest::Client,
+    chosen: &Chosen,
+    out: &mut std::fs::File,
+) -> Result<crate::hash::Sha256Digest, PypiError> {
+    let url = &chosen.file.url;
+    let http = |detail: String| PypiError::Http {
+        url: url.clone(),
+        detail,
+    };
+    let expected = crate::hash::Sha256Digest::parse(&chosen.sha256).map_err(|_| {
+        http(format!(
+            "the index gives no usable SHA-256 (`{}`)",
+            chosen.sha256
+        ))
+    })?;
+    let attempt = crate::download::attempt(client, url, None, out, &())
+        .await
+        .map_err(|e| http(format!("cannot write the download: {e}")))?;
+    match attempt {
+        crate::download::Attempt::Complete { digest, .. } if digest == expected => Ok(digest),
+        crate::download::Attempt::Complete { digest, .. } => Err(http(format!(
+            "the file's SHA-256 is {}, the index says {}: nothing was packaged",
+            digest.to_hex(),
+            expected.to_hex()
+        ))),
+        crate::download::Attempt::Status(status, _) => {
+            Err(http(format!("the index answered {status}")))
+        }
+        crate::download::Attempt::Unsent(why) => Err(http(why)),
+        crate::download::Attempt::Broken { got, error, .. } => {
+            Err(http(error.unwrap_or_else(|| {
+                format!("the download broke off after {got} bytes")
+            })))
+        }
+    }
+}
+
 /// The requirement as `choose` reads it, for callers holding only the text.
 pub fn requirement(text: &str) -> Option<Requirement> {
     requirement::parse(text).ok()
