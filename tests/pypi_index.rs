@@ -267,3 +267,95 @@ fn downloads_are_checked_against_the_index_digest() {
         .unwrap_err();
     assert!(err.to_string().contains("nothing was packaged"), "{err}");
 }
+
+/// The generated package, evaluated by real Nix against stubs: fetchPypi gets the file's own
+/// spelling, version and hash; the build system and dependencies are the set's attributes;
+/// upstream text stays text.
+#[test]
+fn generated_python_packages_evaluate() {
+    use hacs_nix::pypi::{Package, build_system, metadata::Metadata};
+    let sdist = Package {
+        attr: "micloud".to_owned(),
+        pname: "micloud".to_owned(),
+        version: "0.6".to_owned(),
+        extension: "tar.gz".to_owned(),
+        hash: "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_owned(),
+        build_system: build_system(&Metadata::default()).unwrap(),
+        dependencies: vec!["click".to_owned(), "requests".to_owned()],
+        import_names: vec!["micloud".to_owned()],
+        summary: Some("Xiaomi ${builtins.currentSystem} '' \"cloud\".".to_owned()),
+        homepage: Some("https://example.org/micloud".to_owned()),
+        license: Some("MIT".to_owned()),
+    };
+    let wheel = Package {
+        attr: "pure".to_owned(),
+        pname: "pure".to_owned(),
+        extension: "whl".to_owned(),
+        build_system: Vec::new(),
+        dependencies: Vec::new(),
+        ..sdist.clone()
+    };
+    let work = tempfile::tempdir().unwrap();
+    for (name, package) in [("sdist", &sdist), ("wheel", &wheel)] {
+        let text = hacs_nix::nixgen::render_python_package(package).unwrap();
+        std::fs::write(work.path().join(format!("{name}.nix")), text).unwrap();
+    }
+    let expr = r#"
+      let
+        stubs = {
+          lib.licenses.mit = "mit";
+          buildPythonPackage = args: args;
+          fetchPypi = args: args // { fetcher = "fetchPypi"; };
+          setuptools = "setuptools"; click = "click"; requests = "requests";
+        };
+        call = p: let f = import p; in f (builtins.intersectAttrs (builtins.functionArgs f) stubs);
+      in { sdist = call ./sdist.nix; wheel = call ./wheel.nix; }
+    "#;
+    let out = std::process::Command::new("nix-instantiate")
+        .args(["--eval", "--strict", "--json", "-E", expr])
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &value["sdist"];
+    assert_eq!(s["pyproject"], true);
+    assert_eq!(
+        (s["src"]["pname"].as_str(), s["src"]["version"].as_str()),
+        (Some("micloud"), Some("0.6"))
+    );
+    assert_eq!(s["src"]["hash"], sdist.hash);
+    assert_eq!(s["build-system"], json!(["setuptools"]));
+    assert_eq!(s["dependencies"], json!(["click", "requests"]));
+    assert_eq!(s["pythonImportsCheck"], json!(["micloud"]));
+    assert_eq!(
+        s["meta"]["description"],
+        "Xiaomi ${builtins.currentSystem} '' \"cloud\""
+    );
+    let w = &value["wheel"];
+    assert_eq!(
+        (w["format"].as_str(), w["src"]["format"].as_str()),
+        (Some("wheel"), Some("wheel"))
+    );
+    assert!(w.get("build-system").is_none());
+
+    // Backends that compile code are refused with the reason.
+    let native = Metadata {
+        build_requires: vec!["maturin>=1,<2".to_owned()],
+        ..Metadata::default()
+    };
+    assert!(build_system(&native).unwrap_err().contains("maturin"));
+    let hatch = Metadata {
+        build_requires: vec![
+            "hatchling".to_owned(),
+            "hatch-vcs".to_owned(),
+            "wheel".to_owned(),
+        ],
+        ..Metadata::default()
+    };
+    assert_eq!(build_system(&hatch).unwrap(), ["hatch-vcs", "hatchling"]);
+}

@@ -345,6 +345,88 @@ pub fn render_index<'a>(attrs: impl IntoIterator<Item = &'a str>) -> Result<Stri
     Ok(out)
 }
 
+/// The text of `pkgs/python/<attr>/default.nix`: a package Home Assistant's set lacks, built
+/// from the file the index serves (`fetchPypi`, checked by its SHA-256), with Home Assistant's
+/// `buildPythonPackage`.
+pub fn render_python_package(package: &crate::pypi::Package) -> Result<String, NixgenError> {
+    let mut seen = std::collections::BTreeSet::new();
+    for name in package
+        .build_system
+        .iter()
+        .chain(&package.dependencies)
+        .chain(std::iter::once(&package.attr))
+    {
+        if !is_nix_identifier(name) || PYTHON_ARGUMENTS.contains(&name.as_str()) {
+            return Err(NixgenError::Identifier(name.clone()));
+        }
+    }
+    for dep in package.build_system.iter().chain(&package.dependencies) {
+        if !seen.insert(dep) {
+            return Err(NixgenError::Identifier(dep.clone()));
+        }
+    }
+    let wheel = package.extension == "whl";
+    let mut args = vec!["lib", "buildPythonPackage", "fetchPypi"];
+    args.extend(
+        package
+            .build_system
+            .iter()
+            .chain(&package.dependencies)
+            .map(String::as_str),
+    );
+    let mut out = String::from(HEADER);
+    out.push_str("{\n");
+    for arg in &args {
+        out.push_str(&format!("  {arg},\n"));
+    }
+    out.push_str("}:\n\nbuildPythonPackage rec {\n");
+    out.push_str(&format!("  pname = {};\n", nix_string(&package.pname)));
+    out.push_str(&format!("  version = {};\n", nix_string(&package.version)));
+    if wheel {
+        out.push_str("  format = \"wheel\";\n\n");
+    } else {
+        out.push_str("  pyproject = true;\n\n");
+    }
+    out.push_str("  src = fetchPypi {\n    inherit pname version;\n");
+    if wheel {
+        out.push_str("    format = \"wheel\";\n    dist = \"py3\";\n    python = \"py3\";\n");
+    } else if package.extension != "tar.gz" {
+        out.push_str(&format!(
+            "    extension = {};\n",
+            nix_string(&package.extension)
+        ));
+    }
+    out.push_str(&format!(
+        "    hash = {};\n  }};\n\n",
+        nix_string(&package.hash)
+    ));
+    if !wheel {
+        list(&mut out, "build-system", &package.build_system);
+    }
+    list(&mut out, "dependencies", &package.dependencies);
+    let imports: Vec<String> = package.import_names.iter().map(|n| nix_string(n)).collect();
+    list(&mut out, "pythonImportsCheck", &imports);
+    out.push_str("  meta = {\n");
+    if let Some(summary) = package.summary.as_deref().and_then(description) {
+        out.push_str(&format!("    description = {};\n", nix_string(&summary)));
+    }
+    if let Some(homepage) = package
+        .homepage
+        .as_deref()
+        .filter(|h| h.starts_with("http"))
+    {
+        out.push_str(&format!("    homepage = {};\n", nix_string(homepage)));
+    }
+    if let Some(license) = package.license.as_deref().and_then(license_attr) {
+        out.push_str(&format!("    license = lib.licenses.{license};\n"));
+    }
+    out.push_str("  };\n}\n");
+    Ok(out)
+}
+
+/// Argument names a generated Python package writes itself.
+const PYTHON_ARGUMENTS: &[&str] = &["lib", "buildPythonPackage", "fetchPypi"];
+
 /// nixpkgs' description style: no trailing period, surrounding space trimmed, one line.
 pub fn description(text: &str) -> Option<String> {
     let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");

@@ -354,3 +354,81 @@ pub async fn download(
 pub fn requirement(text: &str) -> Option<Requirement> {
     requirement::parse(text).ok()
 }
+
+/// A package the generator writes for a requirement Home Assistant's set lacks.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Package {
+    /// The attribute (PEP 503 name).
+    pub attr: String,
+    /// The name as the file spells it (what `fetchPypi` puts in the URL).
+    pub pname: String,
+    pub version: String,
+    /// `tar.gz`, `zip`, or `whl` (a pure-Python wheel).
+    pub extension: String,
+    /// SRI SHA-256 of the file as downloaded.
+    pub hash: String,
+    /// Attributes of the set for `build-system`.
+    pub build_system: Vec<String>,
+    /// Attributes of the set (or other generated packages) for `dependencies`.
+    pub dependencies: Vec<String>,
+    pub import_names: Vec<String>,
+    pub summary: Option<String>,
+    pub homepage: Option<String>,
+    /// SPDX identifier, when the file gives one.
+    pub license: Option<String>,
+}
+
+/// Build backends the generator can package, by `build-backend`, and the set's attributes
+/// `[build-system].requires` names map to; anything else that compiles code is refused.
+pub fn build_system(metadata: &metadata::Metadata) -> Result<Vec<String>, String> {
+    const NATIVE: &[&str] = &[
+        "maturin",
+        "scikit-build-core",
+        "meson-python",
+        "cmake",
+        "cython",
+        "setuptools-rust",
+        "pybind11",
+        "cffi",
+    ];
+    const KNOWN: &[&str] = &[
+        "setuptools",
+        "setuptools-scm",
+        "hatchling",
+        "hatch-vcs",
+        "hatch-fancy-pypi-readme",
+        "poetry-core",
+        "flit-core",
+        "flit-scm",
+        "pdm-backend",
+        "wheel",
+    ];
+    let mut out = std::collections::BTreeSet::new();
+    for text in &metadata.build_requires {
+        let Ok(req) = requirement::parse(text) else {
+            return Err(format!(
+                "`{text}` in [build-system].requires cannot be read"
+            ));
+        };
+        let name = req.normalized.as_str();
+        if NATIVE.contains(&name) {
+            return Err(format!(
+                "its build needs `{name}`: it compiles code, which hacs-nix does not package"
+            ));
+        }
+        if !KNOWN.contains(&name) {
+            return Err(format!(
+                "its build needs `{name}`, a build requirement hacs-nix does not map"
+            ));
+        }
+        // `wheel` is part of nixpkgs' Python build tooling already.
+        if name != "wheel" {
+            out.insert(name.to_owned());
+        }
+    }
+    if out.is_empty() {
+        // No pyproject.toml, or one without requires: setuptools, as pip would.
+        out.insert("setuptools".to_owned());
+    }
+    Ok(out.into_iter().collect())
+}
