@@ -359,3 +359,142 @@ fn generated_python_packages_evaluate() {
     };
     assert_eq!(build_system(&hatch).unwrap(), ["hatch-vcs", "hatchling"]);
 }
+
+/// Missing requirements packaged recursively from a loopback index: `alpha` (an sdist) needs
+/// `beta` (a pure wheel, also missing) and `aiohttp` (in the set); `cyc-a` and `cyc-b` need
+/// each other; `native` ships compiled wheels only, and `needs-native` needs it.
+#[test]
+fn missing_requirements_are_packaged_recursively() {
+    use support::craft::{dir, file as tar_file, tar_gz};
+    let sdist = |name: &str, requires: &[&str]| {
+        let top = format!("{name}-1.0");
+        let mut info =
+            format!("Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\nSummary: {name}\n");
+        for r in requires {
+            info.push_str(&format!("Requires-Dist: {r}\n"));
+        }
+        tar_gz(&[
+            dir(&format!("{top}/")),
+            tar_file(&format!("{top}/PKG-INFO"), info.as_bytes()),
+        ])
+    };
+    let wheel = support::craft::zip(&[(
+        "beta-2.0.dist-info/METADATA",
+        0o644,
+        b"Metadata-Version: 2.1\nName: beta\nVersion: 2.0\n".as_slice(),
+    )]);
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "alpha-1.0.tar.gz",
+            sdist(
+                "alpha",
+                &[
+                    "beta>=2",
+                    "aiohttp>=3",
+                    "winonly; sys_platform == \"win32\"",
+                ],
+            ),
+        ),
+        ("beta-2.0-py3-none-any.whl", wheel),
+        ("cyc-a-1.0.tar.gz", sdist("cyc-a", &["cyc-b"])),
+        ("cyc-b-1.0.tar.gz", sdist("cyc-b", &["cyc-a"])),
+        (
+            "needs-native-1.0.tar.gz",
+            sdist("needs-native", &["native"]),
+        ),
+    ];
+    let mut routes: Vec<(String, Reply)> = Vec::new();
+    let mut pages: std::collections::BTreeMap<String, Vec<serde_json::Value>> = Default::default();
+    for (name, bytes) in &files {
+        let project = hacs_nix::requirement::normalize(
+            name.split_once("-1.0")
+                .or_else(|| name.split_once("-2.0"))
+                .unwrap()
+                .0,
+        );
+        pages.entry(project).or_default().push(json!({
+            "filename": name, "url": format!("../../files/{name}"),
+            "hashes": { "sha256": hacs_nix::hash::Sha256Digest::of(bytes).to_hex() },
+        }));
+        routes.push((format!("/files/{name}"), Reply::Ok(bytes.clone())));
+    }
+    pages.insert(
+        "native".to_owned(),
+        vec![
+            json!({ "filename": "native-1.0-cp314-cp314-manylinux_2_17_x86_64.whl",
+                     "url": "../../files/native.whl", "hashes": { "sha256": "00" } }),
+        ],
+    );
+    for (project, files) in &pages {
+        routes.push((
+            format!("/simple/{project}/"),
+            Reply::Ok(
+                json!({ "name": project, "files": files })
+                    .to_string()
+                    .into_bytes(),
+            ),
+        ));
+    }
+    let routes: Vec<(&str, Reply)> = routes
+        .iter()
+        .map(|(p, r)| (p.as_str(), r.clone()))
+        .collect();
+    let server = serve(routes);
+    let set = hacs_nix::pyset::evaluate(
+        &hacs_nix::pyset::Nixpkgs::parse(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/nixpkgs/ha-2026"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let missing: Vec<_> = ["alpha", "cyc-a", "needs-native"]
+        .iter()
+        .map(|r| pypi::requirement(r).unwrap())
+        .collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let packaged = rt.block_on(pypi::resolve::package_missing(
+        &pypi::client().unwrap(),
+        &format!("{}/simple", server.base),
+        &set,
+        &missing,
+        pypi::resolve::Limits::default(),
+    ));
+    let attrs: Vec<&str> = packaged.packages.keys().map(String::as_str).collect();
+    assert_eq!(
+        attrs,
+        ["alpha", "beta", "cyc-a", "cyc-b"],
+        "{:?}",
+        packaged.refused
+    );
+    let alpha = &packaged.packages["alpha"];
+    assert_eq!(
+        alpha.dependencies,
+        ["aiohttp", "beta"],
+        "the set's attribute, the new package; win32 dropped"
+    );
+    assert_eq!(alpha.build_system, ["setuptools"]);
+    assert_eq!(
+        alpha.hash,
+        hacs_nix::hash::Sha256Digest::of(&files[0].1).to_sri(),
+        "the hash of the file as served"
+    );
+    assert_eq!(
+        (
+            packaged.packages["beta"].extension.as_str(),
+            packaged.packages["beta"].pname.as_str()
+        ),
+        ("whl", "beta")
+    );
+    assert_eq!(packaged.packages["cyc-a"].dependencies, ["cyc-b"]);
+    assert_eq!(packaged.packages["cyc-b"].dependencies, ["cyc-a"]);
+    assert!(
+        packaged.refused["native"].contains("compiled"),
+        "{:?}",
+        packaged.refused
+    );
+    assert!(packaged.refused.contains_key("needs-native"));
+}

@@ -10,6 +10,7 @@
 //! the interpreter, and pre-releases unless the specifier names one (or nothing else matches).
 
 pub mod metadata;
+pub mod resolve;
 
 use std::str::FromStr;
 
@@ -303,10 +304,19 @@ pub async fn project(
         .text()
         .await
         .map_err(|e| http(crate::download::error_chain(&e)))?;
-    serde_json::from_str(&body).map_err(|e| PypiError::BadAnswer {
-        url,
+    let mut project: Project = serde_json::from_str(&body).map_err(|e| PypiError::BadAnswer {
+        url: url.clone(),
         detail: e.to_string(),
-    })
+    })?;
+    // File URLs may be relative to the page (PEP 503/691).
+    if let Ok(page) = reqwest::Url::parse(&url) {
+        for file in &mut project.files {
+            if let Ok(absolute) = page.join(&file.url) {
+                file.url = absolute.to_string();
+            }
+        }
+    }
+    Ok(project)
 }
 
 /// Downloads the chosen file into `out` and checks it against the digest the index reported:
