@@ -220,23 +220,34 @@ impl Draft {
                 }),
                 _ => {
                     if let Some(entry) = previous {
-                        let refreshed = match set {
-                            Some(set) => recheck(
-                                attr,
-                                wanted,
-                                entry,
-                                set,
-                                &mut self.findings,
-                                &mut self.failures,
-                            ),
-                            None => entry.clone(),
-                        };
-                        self.lock.components.insert(attr.clone(), refreshed);
+                        let kept = self.kept(attr, wanted, entry, set);
+                        self.lock.components.insert(attr.clone(), kept);
                     }
                 }
             }
         }
         (attrs, requests)
+    }
+
+    /// A pin that stays: re-checked against the set when there is one.
+    fn kept(
+        &mut self,
+        attr: &str,
+        wanted: &Wanted,
+        entry: &LockEntry,
+        set: Option<&PythonSet>,
+    ) -> LockEntry {
+        match set {
+            Some(set) => recheck(
+                attr,
+                wanted,
+                entry,
+                set,
+                &mut self.findings,
+                &mut self.failures,
+            ),
+            None => entry.clone(),
+        }
     }
 
     /// One fetched component: unchanged pins are re-checked, new releases pinned; a failure
@@ -268,15 +279,7 @@ impl Draft {
                     }
                 }
                 match (fetched.unchanged(), previous, set) {
-                    (true, Some(entry), Some(set)) => Ok(recheck(
-                        attr,
-                        wanted,
-                        entry,
-                        set,
-                        &mut self.findings,
-                        &mut self.failures,
-                    )),
-                    (true, Some(entry), None) => Ok(entry.clone()),
+                    (true, Some(entry), _) => Ok(self.kept(attr, wanted, entry, set)),
                     (_, _, Some(set)) => {
                         pin_component(attr, wanted, fetched, set, &mut self.findings)
                     }

@@ -35,6 +35,23 @@ pub struct Pruned {
     pub kept_bytes: u64,
 }
 
+/// Writes a cache file whole (a temporary file renamed over it), or not at all: a cache that
+/// cannot be written only costs work later.
+pub(crate) fn write_best_effort(path: &Path, bytes: &[u8]) {
+    let Some(dir) = path.parent() else {
+        return;
+    };
+    if std::fs::create_dir_all(dir).is_err() {
+        return;
+    }
+    let Ok(mut file) = tempfile::NamedTempFile::new_in(dir) else {
+        return;
+    };
+    if std::io::Write::write_all(&mut file, bytes).is_ok() {
+        let _ = file.persist(path);
+    }
+}
+
 /// Prunes the regular files of `dir` (best effort: a file that cannot be read or removed is
 /// left for the next run).
 pub fn prune(dir: &Path, now: SystemTime, max_age: Duration, max_bytes: u64) -> Pruned {
@@ -98,17 +115,8 @@ impl EtagCache {
 
     /// Best effort: a cache that cannot be written only costs API calls later.
     pub(crate) fn put(&self, url: &str, accept: &str, authenticated: bool, entry: &Entry) {
-        let Ok(text) = serde_json::to_string(entry) else {
-            return;
-        };
-        if std::fs::create_dir_all(&self.dir).is_err() {
-            return;
-        }
-        let Ok(mut file) = tempfile::NamedTempFile::new_in(&self.dir) else {
-            return;
-        };
-        if std::io::Write::write_all(&mut file, text.as_bytes()).is_ok() {
-            let _ = file.persist(self.path(url, accept, authenticated));
+        if let Ok(text) = serde_json::to_string(entry) {
+            write_best_effort(&self.path(url, accept, authenticated), text.as_bytes());
         }
     }
 }

@@ -62,27 +62,6 @@ impl ForgeError {
     }
 }
 
-impl ForgeError {
-    /// The same limit, for every request the run no longer sends.
-    pub(crate) fn again(&self) -> Self {
-        match self {
-            Self::RateLimited {
-                resets_at,
-                authenticated,
-                now,
-            } => Self::RateLimited {
-                resets_at: *resets_at,
-                authenticated: *authenticated,
-                now: *now,
-            },
-            other => Self::BadResponse {
-                url: String::new(),
-                detail: other.to_string(),
-            },
-        }
-    }
-}
-
 fn rate_limit_message(resets_at: Option<u64>, authenticated: bool, now: u64) -> String {
     let when = match resets_at {
         Some(at) if at > now => {

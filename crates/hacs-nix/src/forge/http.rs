@@ -58,8 +58,9 @@ pub(crate) struct Engine {
     pub retry: RetryPolicy,
     requests: AtomicU64,
     seed: AtomicU64,
-    /// Set once the primary rate limit is exhausted: no further request is sent this run.
-    exhausted: std::sync::Mutex<Option<ForgeError>>,
+    /// Set once the primary rate limit is exhausted (reset time, token, when): no further
+    /// request is sent this run.
+    exhausted: std::sync::Mutex<Option<(Option<u64>, bool, u64)>>,
 }
 
 enum Step {
@@ -93,14 +94,23 @@ impl Engine {
     /// The rate-limit error that stopped the run, if one did.
     fn stopped(&self) -> Option<ForgeError> {
         let guard = self.exhausted.lock().unwrap_or_else(|e| e.into_inner());
-        guard.as_ref().map(ForgeError::again)
+        guard.map(|(resets_at, authenticated, now)| ForgeError::RateLimited {
+            resets_at,
+            authenticated,
+            now,
+        })
     }
 
     /// Remembers an exhausted primary limit, so every later request stops at once.
     fn remember<T>(&self, result: Result<T, ForgeError>) -> Result<T, ForgeError> {
-        if let Err(e @ ForgeError::RateLimited { .. }) = &result {
+        if let Err(ForgeError::RateLimited {
+            resets_at,
+            authenticated,
+            now,
+        }) = &result
+        {
             let mut guard = self.exhausted.lock().unwrap_or_else(|e| e.into_inner());
-            guard.get_or_insert_with(|| e.again());
+            guard.get_or_insert((*resets_at, *authenticated, *now));
         }
         result
     }
@@ -195,9 +205,15 @@ impl Engine {
         if status == StatusCode::NOT_FOUND {
             return Ok(Step::Done(None));
         }
-        let body = match read_capped(response, url).await? {
+        let body = match read_capped(response).await {
             Ok(body) => body,
-            Err(why) => return Ok(Step::Retry(None, why)),
+            Err(Unread::Broken(why)) => return Ok(Step::Retry(None, why)),
+            Err(Unread::TooLarge(size)) => {
+                return Err(ForgeError::BadResponse {
+                    url: url.to_owned(),
+                    detail: Unread::too_large_message(&size),
+                });
+            }
         };
         if status.is_success() {
             let link = header(&headers, LINK.as_str());
@@ -410,39 +426,47 @@ impl Engine {
     }
 }
 
-/// The body, read up to [`MAX_API_ANSWER`]: `Err` for an answer too large (the run's error),
-/// `Ok(Err(why))` for a connection that broke (worth a retry).
-async fn read_capped(
-    mut response: reqwest::Response,
-    url: &str,
-) -> Result<Result<String, String>, ForgeError> {
-    let too_large = |size: String| ForgeError::BadResponse {
-        url: url.to_owned(),
-        detail: format!(
+/// Why an answer's body could not be read whole.
+#[derive(Debug)]
+pub(crate) enum Unread {
+    /// More than [`MAX_API_ANSWER`]: refused, never held in memory (the text says how large).
+    TooLarge(String),
+    /// The connection broke (worth a retry).
+    Broken(String),
+}
+
+impl Unread {
+    pub(crate) fn too_large_message(size: &str) -> String {
+        format!(
             "the answer is {size}, more than the {} MiB an API answer may be; refused unread",
             MAX_API_ANSWER >> 20
-        ),
-    };
+        )
+    }
+}
+
+/// The body, read up to [`MAX_API_ANSWER`]: the GitHub API's answers and the Python index's
+/// pages alike.
+pub(crate) async fn read_capped(mut response: reqwest::Response) -> Result<String, Unread> {
     if let Some(length) = response
         .content_length()
         .filter(|l| *l > MAX_API_ANSWER as u64)
     {
-        return Err(too_large(format!("{length} bytes")));
+        return Err(Unread::TooLarge(format!("{length} bytes")));
     }
     let mut body = Vec::new();
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
                 if body.len() + chunk.len() > MAX_API_ANSWER {
-                    return Err(too_large("larger".to_owned()));
+                    return Err(Unread::TooLarge("larger".to_owned()));
                 }
                 body.extend_from_slice(&chunk);
             }
             Ok(None) => break,
-            Err(e) => return Ok(Err(describe(&e))),
+            Err(e) => return Err(Unread::Broken(describe(&e))),
         }
     }
-    Ok(Ok(String::from_utf8_lossy(&body).into_owned()))
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {

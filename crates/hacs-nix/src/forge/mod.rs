@@ -11,9 +11,11 @@ mod http;
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) use cache::write_best_effort;
 pub use cache::{EtagCache, MAX_AGE, MAX_BYTES, Pruned, prune};
 pub use error::ForgeError;
 pub use http::{MAX_API_ANSWER, RetryPolicy};
+pub(crate) use http::{Unread, read_capped};
 
 use crate::download::Progress;
 use crate::hash::Sha256Digest;

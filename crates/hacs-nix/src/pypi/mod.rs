@@ -271,7 +271,7 @@ pub fn client() -> Result<reqwest::Client, PypiError> {
         })
 }
 
-/// The project's files from the index (PEP 691 JSON), answers capped like GitHub's.
+/// The project's files from the index (PEP 691 JSON), the page capped as GitHub's answers are.
 pub async fn project(
     client: &reqwest::Client,
     index: &str,
@@ -294,16 +294,14 @@ pub async fn project(
     if !response.status().is_success() {
         return Err(http(format!("the index answered {}", response.status())));
     }
-    if response
-        .content_length()
-        .is_some_and(|l| l > crate::forge::MAX_API_ANSWER as u64)
-    {
-        return Err(http("the answer is larger than 10 MiB".to_owned()));
-    }
-    let body = response
-        .text()
+    let body = crate::forge::read_capped(response)
         .await
-        .map_err(|e| http(crate::download::error_chain(&e)))?;
+        .map_err(|unread| match unread {
+            crate::forge::Unread::TooLarge(size) => {
+                http(crate::forge::Unread::too_large_message(&size))
+            }
+            crate::forge::Unread::Broken(why) => http(why),
+        })?;
     let mut project: Project = serde_json::from_str(&body).map_err(|e| PypiError::BadAnswer {
         url: url.clone(),
         detail: e.to_string(),

@@ -156,13 +156,8 @@ fn ad_hoc(nixpkgs: &Nixpkgs, key: &NixpkgsKey, evaluate: bool) -> Result<Obtaine
         let now = std::time::SystemTime::now();
         crate::forge::prune(dir, now, crate::forge::MAX_AGE, crate::forge::MAX_BYTES);
     }
-    if let Some(path) = &path
-        && let Some(dir) = path.parent()
-        && std::fs::create_dir_all(dir).is_ok()
-        && let Ok(mut file) = tempfile::NamedTempFile::new_in(dir)
-        && std::io::Write::write_all(&mut file, set.to_json().as_bytes()).is_ok()
-    {
-        let _ = file.persist(path);
+    if let Some(path) = &path {
+        crate::forge::write_best_effort(path, set.to_json().as_bytes());
     }
     Ok(Obtained::AdHoc(set))
 }
