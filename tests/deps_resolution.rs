@@ -3,6 +3,8 @@
 //! packaging 26, the older `python.pkgs` shape with packaging 25).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -692,14 +694,7 @@ fn an_ad_hoc_nixpkgs_never_replaces_the_snapshot() {
     let elsewhere = fixture("2025");
     std::fs::write(
         work.path().join("flake.lock"),
-        serde_json::json!({
-            "nodes": {
-                "nixpkgs": { "locked": { "type": "path", "path": locked.to_str().unwrap() } },
-                "root": { "inputs": { "nixpkgs": "nixpkgs" } }
-            },
-            "root": "root", "version": 7
-        })
-        .to_string(),
+        support::pipeline::path_flake_lock(locked.to_str().unwrap()),
     )
     .unwrap();
     let manifest = format!("{ROOT}/tests/fixtures/corpus/hacs.json");

@@ -373,18 +373,8 @@ fn lint_against_the_users_own_flake_lock() {
     assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
     let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/nixpkgs");
     for shape in ["2025", "2026"] {
-        let lock = serde_json::json!({
-            "nodes": {
-                "nixpkgs": { "locked": { "type": "path", "path": format!("{fixtures}/ha-{shape}") } },
-                "root": { "inputs": { "nixpkgs": "nixpkgs" } }
-            },
-            "root": "root", "version": 7
-        });
-        std::fs::write(
-            case.dir.path().join(format!("homelab-{shape}.lock")),
-            lock.to_string(),
-        )
-        .unwrap();
+        let lock = support::pipeline::path_flake_lock(&format!("{fixtures}/ha-{shape}"));
+        std::fs::write(case.dir.path().join(format!("homelab-{shape}.lock")), lock).unwrap();
     }
     let ok = case.run(&["lint", "--flake-lock", "homelab-2026.lock"]);
     assert_eq!(ok.status.code(), Some(0), "{}", shown(&ok));

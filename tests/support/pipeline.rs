@@ -153,3 +153,15 @@ pub fn shown(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// A flake.lock whose `nixpkgs` input is the folder `nixpkgs` (a `path` input).
+pub fn path_flake_lock(nixpkgs: &str) -> String {
+    serde_json::json!({
+        "nodes": {
+            "nixpkgs": { "locked": { "type": "path", "path": nixpkgs } },
+            "root": { "inputs": { "nixpkgs": "nixpkgs" } }
+        },
+        "root": "root", "version": 7
+    })
+    .to_string()
+}
