@@ -73,7 +73,7 @@ fn write_lock(dir: &Path, entry: LockEntry) {
     lock.components.insert("hacs".into(), entry);
     std::fs::write(
         pkgs.join("default.nix"),
-        hacs_nix::nixgen::render_index(["hacs"]).unwrap(),
+        hacs_nix::nixgen::render_index([("hacs", &[][..])], &Default::default()).unwrap(),
     )
     .unwrap();
     std::fs::write(pkgs.join("components.lock.json"), lock.to_json()).unwrap();

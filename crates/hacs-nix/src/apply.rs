@@ -182,7 +182,7 @@ impl Checkout {
             relative(path)?;
         }
         for attr in removals {
-            if !is_path_attribute(attr) {
+            if !removable(attr) {
                 return Err(ApplyError::Path(attr.clone()));
             }
         }
@@ -253,6 +253,16 @@ impl Checkout {
         fs::rename(staging, &self.pkgs).map_err(io_error(staging))?;
         sync_dir(&self.parent)?;
         fs::remove_dir_all(&backup).map_err(io_error(&backup))
+    }
+}
+
+/// A folder a plan may remove: a component's (`<attr>`) or a generated Python package's
+/// (`python/<attr>`).
+fn removable(path: &str) -> bool {
+    match path.split_once('/') {
+        None => is_path_attribute(path),
+        Some((crate::config::PYTHON_TABLE, attr)) => is_path_attribute(attr),
+        Some(_) => false,
     }
 }
 

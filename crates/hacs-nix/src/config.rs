@@ -9,6 +9,14 @@
 //! # extra-dependencies = ["foo"]  more attributes of Home Assistant's Python set
 //! # ignore = { numpy = "vendored" }  requirements to drop, with the reason
 //! # frozen = true                 keep the current pin; never update
+//! # package-missing = false       never package requirements Home Assistant's set lacks
+//!
+//! # Python packages the tool generates for requirements Home Assistant's set lacks:
+//! [python.micloud]
+//! # version = "0.6"               this version (or a specifier such as ">=0.5,<0.7")
+//! # wheel = true                  the pure-Python wheel, not the sdist
+//! # build-inputs = ["cython"]     more attributes of the set for its build-system
+//! # provided = true               your nixpkgs provides it now: never package it
 //! ```
 
 use std::collections::BTreeMap;
@@ -35,6 +43,43 @@ pub struct Wanted {
     pub ignore: BTreeMap<String, String>,
     #[serde(default)]
     pub frozen: bool,
+    /// Package requirements Home Assistant's set lacks from the Python index.
+    #[serde(default = "yes")]
+    pub package_missing: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `[python.<name>]`: how to package (or not) one Python package.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PythonChoice {
+    /// A version (`0.6`) or a PEP 440 specifier (`>=0.5,<0.7`), instead of what components ask.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Package the pure-Python wheel even when there is an sdist.
+    #[serde(default)]
+    pub wheel: bool,
+    /// More attributes of Home Assistant's set for `build-system`.
+    #[serde(default)]
+    pub build_inputs: Vec<String>,
+    /// The user's nixpkgs (or overlay) provides it under its PEP 503 name: never generated.
+    #[serde(default)]
+    pub provided: bool,
+}
+
+impl PythonChoice {
+    /// The requirement text the choice stands for, for a package called `name`.
+    pub fn requirement(&self, name: &str) -> Option<String> {
+        let version = self.version.as_deref()?.trim();
+        Some(if version.starts_with(|c: char| c.is_ascii_digit()) {
+            format!("{name}=={version}")
+        } else {
+            format!("{name}{version}")
+        })
+    }
 }
 
 impl Wanted {
@@ -55,7 +100,13 @@ impl Wanted {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Components {
     pub entries: BTreeMap<String, Wanted>,
+    /// `[python.<name>]` tables, keyed by the PEP 503 name.
+    pub python: BTreeMap<String, PythonChoice>,
 }
+
+/// The table holding Python package choices; no component may take its name (it is also the
+/// folder of the generated packages, `pkgs/python/`).
+pub const PYTHON_TABLE: &str = "python";
 
 const KEYWORDS: &[&str] = &[
     "if", "then", "else", "assert", "with", "let", "in", "rec", "inherit", "or",
@@ -85,19 +136,74 @@ pub fn is_nix_identifier(name: &str) -> bool {
         && !KEYWORDS.contains(&name)
 }
 
+/// The file's shape: component tables, and the `[python]` table of package choices.
+#[derive(Deserialize)]
+struct Document {
+    #[serde(default, rename = "python")]
+    python: BTreeMap<String, PythonChoice>,
+    #[serde(flatten)]
+    entries: BTreeMap<String, Wanted>,
+}
+
 /// Parses the file; every problem is a finding naming the line (errors stop the run).
 pub fn parse(file: &str, text: &str) -> Result<Components, Vec<Finding>> {
     let at = |offset: usize| Location::at_offset(file, text.as_bytes(), offset);
-    let entries: BTreeMap<String, Wanted> = toml::from_str(text).map_err(|e| {
+    let file_value: Document = toml::from_str(text).map_err(|e| {
         let location = e.span().map_or_else(|| Location::file(file), |span| at(span.start));
         vec![Finding::error(
             "config-invalid",
             location,
             e.message().trim().to_owned(),
-            "each component is a table such as [hacs] with repo = \"hacs/integration\"; see the README for the keys",
+            "each component is a table such as [hacs] with repo = \"hacs/integration\", and [python.<name>] tables hold Python package choices; see the README for the keys",
         )]
     })?;
+    let entries = file_value.entries;
     let mut findings = Vec::new();
+    let mut python = BTreeMap::new();
+    for (name, choice) in file_value.python {
+        let normalized = crate::requirement::normalize(&name);
+        let mut location = text
+            .find(&format!("[python.{name}]"))
+            .map_or_else(|| Location::file(file), at);
+        location.key = Some(format!("python.{name}"));
+        if !is_nix_identifier(&normalized) {
+            findings.push(Finding::error(
+                "config-python-name",
+                location.clone(),
+                format!("`{name}` cannot be a Nix attribute name once normalised (`{normalized}`)"),
+                "name the package as the Python index does, e.g. [python.micloud]",
+            ));
+        }
+        if let Some(req) = choice.requirement(&normalized)
+            && crate::requirement::parse(&req).is_err()
+        {
+            findings.push(Finding::error(
+                "config-python-version",
+                location.clone(),
+                format!("`version = {:?}` is neither a version nor a specifier", choice.version.as_deref().unwrap_or_default()),
+                "write a version such as \"0.6\" or a specifier such as \">=0.5,<0.7\"",
+            ));
+        }
+        for input in &choice.build_inputs {
+            if !is_nix_identifier(input) || RESERVED_ARGUMENTS.contains(&input.as_str()) {
+                findings.push(Finding::error(
+                    "config-python-build-input",
+                    location.clone(),
+                    format!("`{input}` in build-inputs is not a package attribute"),
+                    "name attributes of Home Assistant's Python set, e.g. \"cython\"",
+                ));
+            }
+        }
+        if choice.provided && (choice.version.is_some() || choice.wheel || !choice.build_inputs.is_empty()) {
+            findings.push(Finding::error(
+                "config-python-provided",
+                location.clone(),
+                "`provided = true` means the tool packages nothing, so the other keys mean nothing".to_owned(),
+                "remove `provided`, or the other keys",
+            ));
+        }
+        python.insert(normalized, choice);
+    }
     // The line of an attribute's table header, for findings about its values.
     let header = |attr: &str| {
         let needle = format!("[{attr}]");
@@ -166,7 +272,7 @@ pub fn parse(file: &str, text: &str) -> Result<Components, Vec<Finding>> {
         }
     }
     if findings.is_empty() {
-        Ok(Components { entries })
+        Ok(Components { entries, python })
     } else {
         Err(findings)
     }

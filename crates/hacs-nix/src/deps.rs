@@ -101,6 +101,9 @@ pub struct DepsOptions {
     pub ignore: Vec<(String, String)>,
     /// `platform_machine` for markers; empty: every machine the flake builds for.
     pub machine: String,
+    /// PEP 503 names the user's nixpkgs provides though the set snapshot lacks them
+    /// (`[python.<name>] provided = true`): taken as the attribute of that name.
+    pub provided: Vec<String>,
 }
 
 /// `platform_machine` of the systems `flake.nix` builds (x86_64-linux, aarch64-linux).
@@ -294,6 +297,23 @@ fn classify(
                     Some(req.name.clone()),
                     Outcome::NotNeeded { marker },
                     Some(fix),
+                )
+            } else if context.index.find(&req.name).is_none()
+                && context.options.provided.contains(&req.normalized)
+            {
+                findings.push(Finding::warning(
+                    "deps-provided",
+                    location.clone(),
+                    format!("`{raw}` is taken as `{}`, which pkgs/components.toml says your nixpkgs provides; its version is not checked here", req.normalized),
+                    format!("remove [python.{}] provided = true if it is not in your Home Assistant's Python set", req.normalized),
+                ));
+                (
+                    Some(req.name.clone()),
+                    Outcome::Satisfied {
+                        attr: req.normalized.clone(),
+                        version: "provided".to_owned(),
+                    },
+                    None,
                 )
             } else {
                 let (outcome, fix) = check_one(

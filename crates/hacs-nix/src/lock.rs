@@ -18,6 +18,9 @@ pub const LOCK_SCHEMA: u32 = 1;
 pub struct Lock {
     pub schema: u32,
     pub components: BTreeMap<String, LockEntry>,
+    /// Python packages generated for requirements Home Assistant's set lacks, by attribute.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub python: BTreeMap<String, crate::pypi::Package>,
 }
 
 /// How a pin was established.
@@ -134,6 +137,7 @@ impl Lock {
         Self {
             schema: LOCK_SCHEMA,
             components: BTreeMap::new(),
+            python: BTreeMap::new(),
         }
     }
 
@@ -195,6 +199,32 @@ impl Lock {
                     "`rename_folder` `{}` → `{}` is not one folder and a domain",
                     folder.escape_debug(),
                     domain.escape_debug()
+                )));
+            }
+        }
+        for (attr, package) in &self.python {
+            let at = |what: &str| format!("python.{attr}: {what}; {help}");
+            if !is_path_attribute(attr) || package.attr != *attr {
+                return Err(format!(
+                    "the key `python.{}` is not the attribute name of its package; {help}",
+                    attr.escape_debug()
+                ));
+            }
+            if let Some(bad) = package
+                .dependencies
+                .iter()
+                .chain(&package.build_system)
+                .find(|d| !is_nix_identifier(d))
+            {
+                return Err(at(&format!(
+                    "`{}` is not an identifier",
+                    bad.escape_debug()
+                )));
+            }
+            if crate::hash::Sha256Digest::parse(&package.hash).is_err() {
+                return Err(at(&format!(
+                    "`hash` `{}` is not a SHA-256",
+                    package.hash.escape_debug()
                 )));
             }
         }

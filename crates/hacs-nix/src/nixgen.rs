@@ -331,18 +331,104 @@ fn write_meta(out: &mut String, entry: &LockEntry) {
     out.push_str("  };\n}\n");
 }
 
-/// The text of `pkgs/default.nix`.
-pub fn render_index<'a>(attrs: impl IntoIterator<Item = &'a str>) -> Result<String, NixgenError> {
+/// The text of `pkgs/default.nix`: every component called with Home Assistant's
+/// `callPackage`; the generated Python packages (`pkgs/python/<attr>`) called the same way in a
+/// `let`, and handed to the components and packages that need them, so Home Assistant's own
+/// set is never overridden (and Home Assistant never rebuilt).
+pub fn render_index<'a>(
+    components: impl IntoIterator<Item = (&'a str, &'a [String])>,
+    python: &std::collections::BTreeMap<String, crate::pypi::Package>,
+) -> Result<String, NixgenError> {
+    let generated = |deps: &[String]| -> Vec<String> {
+        deps.iter()
+            .filter(|d| python.contains_key(d.as_str()))
+            .cloned()
+            .collect()
+    };
+    let call = |out: &mut String, indent: &str, attr: &str, path: &str, from: &[String]| {
+        let head = format!("{indent}{attr} = callPackage ./{path} {{");
+        if from.is_empty() {
+            out.push_str(&format!("{head} }};
+"));
+            return;
+        }
+        let one_line = format!("{head} inherit (python) {}; }};", from.join(" "));
+        if one_line.len() <= 100 {
+            out.push_str(&one_line);
+            out.push('\n');
+            return;
+        }
+        out.push_str(&format!("{head}\n{indent}  inherit (python)\n"));
+        for name in from {
+            out.push_str(&format!("{indent}    {name}\n"));
+        }
+        out.push_str(&format!("{indent}    ;\n{indent}}};\n"));
+    };
     let mut out = String::from(HEADER);
-    out.push_str("{ callPackage }:\n{\n");
-    for attr in attrs {
+    out.push_str("{ callPackage }:\n");
+    if !python.is_empty() {
+        out.push_str("let\n");
+        out.push_str("  # Python packages Home Assistant's set lacks, built with its own buildPythonPackage.\n");
+        out.push_str("  python = {\n");
+        for (attr, package) in python {
+            if !is_path_attribute(attr) {
+                return Err(NixgenError::Identifier(attr.clone()));
+            }
+            call(
+                &mut out,
+                "    ",
+                attr,
+                &format!("python/{attr}"),
+                &generated(&package.dependencies),
+            );
+        }
+        out.push_str("  };\nin\n");
+    }
+    out.push_str("{\n");
+    for (attr, dependencies) in components {
         if !is_path_attribute(attr) {
             return Err(NixgenError::Identifier(attr.to_owned()));
         }
-        out.push_str(&format!("  {attr} = callPackage ./{attr} {{ }};\n"));
+        call(&mut out, "  ", attr, attr, &generated(dependencies));
     }
     out.push_str("}\n");
     Ok(out)
+}
+
+/// Every file a lock generates, by path under `pkgs/`; what cannot be rendered comes back as
+/// (attribute, error), and its file is left out.
+pub fn render_all(
+    lock: &crate::lock::Lock,
+) -> (std::collections::BTreeMap<String, String>, Vec<(String, NixgenError)>) {
+    let mut files = std::collections::BTreeMap::new();
+    let mut errors = Vec::new();
+    for (attr, entry) in &lock.components {
+        match render_component(entry) {
+            Ok(text) => {
+                files.insert(format!("{attr}/default.nix"), text);
+            }
+            Err(e) => errors.push((attr.clone(), e)),
+        }
+    }
+    for (attr, package) in &lock.python {
+        match render_python_package(package) {
+            Ok(text) => {
+                files.insert(format!("python/{attr}/default.nix"), text);
+            }
+            Err(e) => errors.push((format!("python.{attr}"), e)),
+        }
+    }
+    let components = lock
+        .components
+        .iter()
+        .map(|(a, e)| (a.as_str(), e.dependencies.as_slice()));
+    match render_index(components, &lock.python) {
+        Ok(index) => {
+            files.insert("default.nix".to_owned(), index);
+        }
+        Err(e) => errors.push((String::new(), e)),
+    }
+    (files, errors)
 }
 
 /// The text of `pkgs/python/<attr>/default.nix`: a package Home Assistant's set lacks, built
@@ -389,7 +475,10 @@ pub fn render_python_package(package: &crate::pypi::Package) -> Result<String, N
     }
     out.push_str("  src = fetchPypi {\n    inherit pname version;\n");
     if wheel {
-        out.push_str("    format = \"wheel\";\n    dist = \"py3\";\n    python = \"py3\";\n");
+        let tag = nix_string(package.python_tag.as_deref().unwrap_or("py3"));
+        out.push_str(&format!(
+            "    format = \"wheel\";\n    dist = {tag};\n    python = {tag};\n"
+        ));
     } else if package.extension != "tar.gz" {
         out.push_str(&format!(
             "    extension = {};\n",

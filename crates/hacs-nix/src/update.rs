@@ -21,6 +21,11 @@ use crate::lock::{AcceptedFinding, Lock, LockEntry, Meta, Patches, Verified};
 use crate::manifest;
 use crate::nixgen;
 use crate::pyset::PythonSet;
+use crate::pypi;
+
+mod missing;
+
+pub use missing::{PYTHON_FINDINGS, resolve_packaging};
 
 #[derive(Debug, Clone, Default)]
 pub struct UpdateOptions {
@@ -29,6 +34,10 @@ pub struct UpdateOptions {
     pub jobs: usize,
     /// No network: regenerate files from the lock (re-checking dependencies against the set).
     pub offline: bool,
+    /// The Python index's base URL; `None`: as the user's pip is configured.
+    pub python_index: Option<String>,
+    /// How far packaging missing requirements may reach.
+    pub python_limits: pypi::resolve::Limits,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -75,6 +84,21 @@ pub struct Plan {
     pub releases: BTreeMap<String, ReleaseInfo>,
     /// GitHub could not be reached and nothing was learned: the plan writes nothing.
     pub network_down: bool,
+    /// Generated Python packages added, updated or dropped.
+    pub python_changes: Vec<PythonChange>,
+    /// Files downloaded from the Python index.
+    pub python_downloads: usize,
+}
+
+/// A generated Python package that changed.
+#[derive(Debug, Clone, Serialize)]
+pub struct PythonChange {
+    pub attr: String,
+    pub kind: ChangeKind,
+    pub old_version: Option<String>,
+    pub new_version: Option<String>,
+    /// `sdist, setuptools` or `pure-Python wheel`; why it was dropped.
+    pub detail: String,
 }
 
 /// What a front end adds to a plan before it is written (see [`Plan::finish`]).
@@ -151,6 +175,7 @@ where
         lock: Lock {
             schema: old.schema.max(crate::lock::LOCK_SCHEMA),
             components: BTreeMap::new(),
+            python: BTreeMap::new(),
         },
         ..Draft::default()
     };
@@ -165,6 +190,11 @@ where
             set,
         );
     }
+    if let Some(set) = set {
+        draft.resolve(components, old, set, options).await;
+        draft.python_set = Some(set.clone());
+    }
+    draft.keep_python(old, set, &components.python);
     draft.into_plan(old, existing)
 }
 
@@ -176,6 +206,27 @@ struct Draft {
     findings: BTreeMap<String, Vec<Finding>>,
     downloads: usize,
     releases: BTreeMap<String, ReleaseInfo>,
+    /// Pins whose requirements are resolved once every component is known, so the missing
+    /// ones can be packaged together.
+    pending: Vec<Pending>,
+    /// Python packages generated in this run.
+    packaged: BTreeMap<String, pypi::Package>,
+    /// Files downloaded from the Python index.
+    python_downloads: usize,
+    /// Home Assistant's set, to say why a generated package was dropped.
+    python_set: Option<PythonSet>,
+}
+
+/// A pin waiting for its requirements to be resolved.
+#[derive(Debug)]
+struct Pending {
+    attr: String,
+    wanted: Wanted,
+    /// The entry without its dependency fixes.
+    entry: LockEntry,
+    previous: Option<LockEntry>,
+    /// A new release (its failure keeps the previous pin) or a pin re-checked.
+    new_pin: bool,
 }
 
 impl Draft {
@@ -237,17 +288,18 @@ impl Draft {
         entry: &LockEntry,
         set: Option<&PythonSet>,
     ) -> LockEntry {
-        match set {
-            Some(set) => recheck(
-                attr,
-                wanted,
-                entry,
-                set,
-                &mut self.findings,
-                &mut self.failures,
-            ),
-            None => entry.clone(),
+        if set.is_some() {
+            let mut base = entry.clone();
+            base.findings.retain(|f| !f.rule.starts_with("deps-"));
+            self.pending.push(Pending {
+                attr: attr.to_owned(),
+                wanted: wanted.clone(),
+                entry: base,
+                previous: Some(entry.clone()),
+                new_pin: false,
+            });
         }
+        entry.clone()
     }
 
     /// One fetched component: unchanged pins are re-checked, new releases pinned; a failure
@@ -281,7 +333,19 @@ impl Draft {
                 match (fetched.unchanged(), previous, set) {
                     (true, Some(entry), _) => Ok(self.kept(attr, wanted, entry, set)),
                     (_, _, Some(set)) => {
-                        pin_component(attr, wanted, fetched, set, &mut self.findings)
+                        pin_component(attr, wanted, fetched, set, &mut self.findings).map(
+                            |entry| {
+                                self.pending.push(Pending {
+                                    attr: attr.to_owned(),
+                                    wanted: wanted.clone(),
+                                    entry: entry.clone(),
+                                    previous: previous.cloned(),
+                                    new_pin: true,
+                                });
+                                // Stands until its requirements are resolved.
+                                previous.cloned().unwrap_or(entry)
+                            },
+                        )
                     }
                     (_, _, None) => Err(Failure {
                         attr: attr.to_owned(),
@@ -312,6 +376,7 @@ impl Draft {
     fn into_plan(mut self, old: &Lock, existing: &Existing) -> Plan {
         let (writes, removals) = files(&self.lock, old, existing, &mut self.failures);
         let changes = changes(old, &self.lock, &writes);
+        let python_changes = python_changes(old, &self.lock, self.python_set.as_ref());
         self.releases.retain(|attr, _| {
             changes
                 .iter()
@@ -327,6 +392,8 @@ impl Draft {
             downloads: self.downloads,
             releases: self.releases,
             network_down: false,
+            python_changes,
+            python_downloads: self.python_downloads,
         }
     }
 }
@@ -350,19 +417,13 @@ fn deps_options(wanted: &Wanted) -> DepsOptions {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
         machine: String::new(),
+        provided: Vec::new(),
     }
 }
 
-/// An entry whose release did not change: its dependencies are re-checked against the
-/// (possibly moved) Python set. If they no longer resolve, the entry stays and the run fails.
-fn recheck(
-    attr: &str,
-    wanted: &Wanted,
-    entry: &LockEntry,
-    set: &PythonSet,
-    findings: &mut BTreeMap<String, Vec<Finding>>,
-    failures: &mut Vec<Failure>,
-) -> LockEntry {
+/// The requirements of an entry resolved against `set` (Home Assistant's, with the generated
+/// packages when there are any).
+fn resolve_entry(entry: &LockEntry, wanted: &Wanted, set: &PythonSet, provided: &[String]) -> deps::DepsReport {
     let manifests: Vec<(String, Vec<String>)> = entry
         .requirements
         .iter()
@@ -372,28 +433,9 @@ fn recheck(
         .home_assistant_min
         .as_deref()
         .map(|m| (m, "hacs.json"));
-    let report = deps::resolve(&manifests, minimum, set, &deps_options(wanted));
-    let mut new = entry.clone();
-    if report.buildable() {
-        apply_deps(&mut new, &report, wanted, set);
-        new.findings = accepted(&report.findings, &entry.findings, |r| {
-            !r.starts_with("deps-")
-        });
-    } else {
-        failures.push(Failure {
-            attr: attr.to_owned(),
-            rule: "deps-unsatisfiable".to_owned(),
-            message: format!(
-                "its requirements are no longer met by Home Assistant's Python set: {}",
-                report.refusals().join("; ")
-            ),
-        });
-    }
-    findings
-        .entry(attr.to_owned())
-        .or_default()
-        .extend(report.findings);
-    new
+    let mut options = deps_options(wanted);
+    options.provided = provided.to_vec();
+    deps::resolve(&manifests, minimum, set, &options)
 }
 
 fn apply_deps(entry: &mut LockEntry, report: &deps::DepsReport, wanted: &Wanted, set: &PythonSet) {
@@ -499,28 +541,10 @@ fn pin_component(
     };
     let requirements = hook_requirements(&mut tree, &analysis);
     let minimum = minimum_home_assistant(&analysis, &fetched);
-    let manifests: Vec<(String, Vec<String>)> = requirements
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let report = deps::resolve(
-        &manifests,
-        minimum.as_deref().map(|m| (m, "hacs.json")),
-        set,
-        &deps_options(wanted),
-    );
-    let mut all_findings = analysis.findings.clone();
-    all_findings.extend(report.findings.iter().cloned());
     findings
         .entry(attr.to_owned())
         .or_default()
-        .extend(all_findings.clone());
-    if !report.buildable() {
-        return Err(fail(
-            "deps-unsatisfiable",
-            format!("{}; the previous pin is kept", report.refusals().join("; ")),
-        ));
-    }
+        .extend(analysis.findings.iter().cloned());
     if let Some(extra) = wanted
         .extra_dependencies
         .iter()
@@ -531,7 +555,7 @@ fn pin_component(
             format!("extra-dependencies names `{extra}`, which Home Assistant's Python set lacks"),
         ));
     }
-    let mut entry = LockEntry {
+    Ok(LockEntry {
         repo: wanted.repo.clone(),
         version: fetched.pin.version.clone(),
         commit: Some(fetched.pin.commit.clone()),
@@ -546,11 +570,9 @@ fn pin_component(
         ignore_version_requirement: Vec::new(),
         patches: patches_for(&analysis.fixes),
         meta: meta_of(&fetched),
-        findings: accepted(&all_findings, &[], |_| false),
+        findings: accepted(&analysis.findings, &[], |_| false),
         verified: Verified::Downloaded,
-    };
-    apply_deps(&mut entry, &report, wanted, set);
-    Ok(entry)
+    })
 }
 
 /// The downloaded tree as nixpkgs' builder and HACS see it; hacs.json read through the API at
@@ -692,33 +714,19 @@ fn files(
     existing: &Existing,
     failures: &mut Vec<Failure>,
 ) -> (BTreeMap<String, String>, Vec<String>) {
-    let mut wanted_files = BTreeMap::new();
     // A component that failed keeps its old pin and its files exactly as they are.
     let failed: BTreeSet<String> = failures.iter().map(|f| f.attr.clone()).collect();
-    for (attr, entry) in &lock.components {
-        if failed.contains(attr) && existing.contains_key(&format!("{attr}/default.nix")) {
-            continue;
-        }
-        match nixgen::render_component(entry) {
-            Ok(text) => {
-                wanted_files.insert(format!("{attr}/default.nix"), text);
-            }
-            Err(e) => failures.push(Failure {
-                attr: attr.clone(),
-                rule: "nixgen".to_owned(),
-                message: e.to_string(),
-            }),
-        }
-    }
-    match nixgen::render_index(lock.components.keys().map(String::as_str)) {
-        Ok(index) => {
-            wanted_files.insert("default.nix".to_owned(), index);
-        }
-        Err(e) => failures.push(Failure {
-            attr: String::new(),
+    let (mut wanted_files, errors) = nixgen::render_all(lock);
+    wanted_files.retain(|path, _| {
+        let attr = path.split('/').next().unwrap_or_default();
+        !(failed.contains(attr) && path.ends_with("/default.nix") && existing.contains_key(path))
+    });
+    for (attr, e) in errors {
+        failures.push(Failure {
+            attr,
             rule: "nixgen".to_owned(),
             message: e.to_string(),
-        }),
+        });
     }
     wanted_files.insert("components.lock.json".to_owned(), lock.to_json());
     let writes = wanted_files
@@ -730,8 +738,63 @@ fn files(
         .keys()
         .filter(|a| !lock.components.contains_key(*a))
         .cloned()
+        .chain(
+            old.python
+                .keys()
+                .filter(|a| !lock.python.contains_key(*a))
+                .map(|a| format!("{}/{a}", crate::config::PYTHON_TABLE)),
+        )
         .collect();
     (writes, removals)
+}
+
+/// How a generated package is built, for people.
+pub fn python_kind(package: &pypi::Package) -> String {
+    if package.extension == "whl" {
+        "pure-Python wheel".to_owned()
+    } else {
+        format!("sdist, {}", package.build_system.join(" + "))
+    }
+}
+
+fn python_changes(old: &Lock, new: &Lock, set: Option<&PythonSet>) -> Vec<PythonChange> {
+    let mut out = Vec::new();
+    for (attr, package) in &new.python {
+        let before = old.python.get(attr);
+        let kind = match before {
+            None => ChangeKind::Added,
+            Some(b) if b.version != package.version || b.hash != package.hash => {
+                ChangeKind::Updated
+            }
+            Some(b) if b != package => ChangeKind::Regenerated,
+            Some(_) => continue,
+        };
+        out.push(PythonChange {
+            attr: attr.clone(),
+            kind,
+            old_version: before.map(|b| b.version.clone()),
+            new_version: Some(package.version.clone()),
+            detail: python_kind(package),
+        });
+    }
+    for (attr, package) in &old.python {
+        if new.python.contains_key(attr) {
+            continue;
+        }
+        let in_set = set.and_then(|s| {
+            s.index()
+                .find(&package.pname)
+                .map(|(a, p)| format!("Home Assistant's set has it now: {a} {}", p.version))
+        });
+        out.push(PythonChange {
+            attr: attr.clone(),
+            kind: ChangeKind::Removed,
+            old_version: Some(package.version.clone()),
+            new_version: None,
+            detail: in_set.unwrap_or_else(|| "no component needs it any more".to_owned()),
+        });
+    }
+    out
 }
 
 fn changes(old: &Lock, new: &Lock, writes: &BTreeMap<String, String>) -> Vec<Change> {

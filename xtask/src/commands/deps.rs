@@ -7,7 +7,10 @@ use std::process::ExitCode;
 use hacs_nix::deps::{self, DepsOptions, DepsReport, Outcome};
 use hacs_nix::layout::{self, LayoutOptions};
 use hacs_nix::manifest;
+use hacs_nix::pypi::Package;
+use hacs_nix::pypi::resolve::{Limits, Packaged};
 use hacs_nix::pyset::{self, PythonSet};
+use hacs_nix::update;
 
 use crate::output::{Failure, colour_on_stderr, eprint, print_stdout, render_findings, summary};
 
@@ -19,7 +22,10 @@ use crate::output::{Failure, colour_on_stderr, eprint, print_stdout, render_find
                   cargo xtask deps ./repo --nixpkgs github:NixOS/nixpkgs/<rev> --format json\n\n\
                   The set comes from the snapshot when it matches the nixpkgs asked for (by default the one\n\
                   locked in ./flake.lock); otherwise Nix evaluates it and the snapshot is rewritten.\n\
-                  Exit codes: 0 every requirement satisfied or fixed by the generator, 1 otherwise, 2 cannot run."
+                  Requirements the set lacks are packaged from the Python index your pip is configured for
+                  (PIP_INDEX_URL, pip's config; HACS_NIX_PYTHON_INDEX overrides both), unless --offline.
+                  Exit codes: 0 every requirement satisfied, fixed by the generator or packaged, 1 otherwise,
+                  2 cannot run."
 )]
 pub struct Args {
     /// A manifest.json, a checkout folder, or an archive (zip: release asset; tar.gz: source).
@@ -38,8 +44,20 @@ pub struct Args {
     /// x86_64 and aarch64: a requirement needed on any of them is kept).
     #[arg(long, default_value = "")]
     machine: String,
+    /// Do not reach the Python index: requirements the set lacks stay missing.
+    #[arg(long)]
+    offline: bool,
     #[arg(long, value_enum, default_value_t = Format_::Human)]
     format: Format_,
+}
+
+/// The JSON answer: the report, and what was packaged for it.
+#[derive(serde::Serialize)]
+struct Answer<'a> {
+    #[serde(flatten)]
+    report: &'a DepsReport,
+    packaged: Vec<&'a Package>,
+    not_packaged: &'a std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -58,17 +76,36 @@ pub fn run(args: Args) -> Result<ExitCode, Failure> {
     let set = python_set(which, &args.snapshot)?;
     let minimum_ref = minimum.as_ref().map(|(v, f)| (v.as_str(), f.as_str()));
     let options = DepsOptions {
-        ignore: Vec::new(),
         machine: args.machine.clone(),
+        ..DepsOptions::default()
     };
-    let report = deps::resolve(&manifests, minimum_ref, &set, &options);
+    let (report, packaged) = if args.offline {
+        (
+            deps::resolve(&manifests, minimum_ref, &set, &options),
+            Packaged::default(),
+        )
+    } else {
+        super::runtime()?.block_on(update::resolve_packaging(
+            &manifests,
+            minimum_ref,
+            &set,
+            &options,
+            None,
+            Limits::default(),
+        ))
+    };
     match args.format {
         Format_::Json => {
-            let text = serde_json::to_string_pretty(&report)
+            let answer = Answer {
+                report: &report,
+                packaged: packaged.packages.values().collect(),
+                not_packaged: &packaged.refused,
+            };
+            let text = serde_json::to_string_pretty(&answer)
                 .map_err(|e| Failure::could_not_run("internal", e.to_string(), None, None))?;
             print_stdout(&format!("{text}\n"))?;
         }
-        Format_::Human => print_table(&report)?,
+        Format_::Human => print_table(&report, &packaged)?,
     }
     Ok(if report.buildable() {
         ExitCode::SUCCESS
@@ -185,7 +222,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     Ok(())
 }
 
-fn print_table(report: &DepsReport) -> Result<(), Failure> {
+fn print_table(report: &DepsReport, packaged: &Packaged) -> Result<(), Failure> {
     let mut rows = vec![[
         "requirement".to_owned(),
         "status".to_owned(),
@@ -194,6 +231,9 @@ fn print_table(report: &DepsReport) -> Result<(), Failure> {
     ]];
     for r in &report.resolutions {
         let (status, attr, version) = match &r.outcome {
+            Outcome::Satisfied { attr, version } if packaged.packages.contains_key(attr) => {
+                ("packaged", attr.clone(), version.clone())
+            }
             Outcome::Satisfied { attr, version } => ("satisfied", attr.clone(), version.clone()),
             Outcome::VersionConflict { attr, version, .. } => {
                 let status = match r.fix {
@@ -253,7 +293,20 @@ fn print_table(report: &DepsReport) -> Result<(), Failure> {
             text.push_str(&format!("  {from} -> {to}\n"));
         }
     }
+    for package in packaged.packages.values() {
+        let kind = update::python_kind(package);
+        text.push_str(&format!(
+            "missing → packaged: {} {} ({kind})\n",
+            package.attr, package.version
+        ));
+    }
+    for (name, why) in &packaged.refused {
+        text.push_str(&format!("missing → not packaged: {name}: {why}\n"));
+    }
     print_stdout(&text)?;
+    for note in &packaged.notes {
+        eprint(&format!("note: {note}\n"));
+    }
     eprint(&render_findings(&report.findings, colour_on_stderr()));
     let verdict = if report.buildable() {
         "every requirement is met or fixed"

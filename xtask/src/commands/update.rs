@@ -287,6 +287,7 @@ fn run(
         only: common.only.clone(),
         jobs: common.jobs,
         offline: common.offline,
+        ..UpdateOptions::default()
     };
     let runtime = super::runtime()?;
     let bars = super::Bars::new();
@@ -448,7 +449,8 @@ fn existing_files(pkgs: &Path, old: &Lock, components: &Components) -> BTreeMap<
         "python-set.json".to_owned(),
     ]
     .into_iter()
-    .chain(attrs.map(|a| format!("{a}/default.nix")));
+    .chain(attrs.map(|a| format!("{a}/default.nix")))
+    .chain(old.python.keys().map(|a| format!("python/{a}/default.nix")));
     for path in paths {
         if let Some(text) = existing_text(&pkgs.join(&path)) {
             files.insert(path, text);
@@ -491,6 +493,29 @@ fn report(plan: &Plan, pkgs: &Path, dry_run: bool, note: Option<&str>) -> Result
                 "- {:<24} {} (removed)",
                 change.attr,
                 change.old_version.as_deref().unwrap_or("?")
+            ),
+        };
+        text.push_str(&line);
+        text.push('\n');
+    }
+    for change in &plan.python_changes {
+        let name = format!("python/{}", change.attr);
+        let line = match change.kind {
+            ChangeKind::Added => format!(
+                "+ {name:<24} {} (packaged: {})",
+                change.new_version.as_deref().unwrap_or("?"),
+                change.detail
+            ),
+            ChangeKind::Updated | ChangeKind::Regenerated => format!(
+                "~ {name:<24} {} → {} ({})",
+                change.old_version.as_deref().unwrap_or("?"),
+                change.new_version.as_deref().unwrap_or("?"),
+                change.detail
+            ),
+            ChangeKind::Removed => format!(
+                "- {name:<24} {} (dropped: {})",
+                change.old_version.as_deref().unwrap_or("?"),
+                change.detail
             ),
         };
         text.push_str(&line);

@@ -130,7 +130,22 @@ pub fn lint(options: &LintOptions) -> Vec<Finding> {
             )),
         }
     }
-    if let Ok(index) = nixgen::render_index(lock.components.keys().map(String::as_str)) {
+    for (attr, package) in &lock.python {
+        match nixgen::render_python_package(package) {
+            Ok(text) => expected.push((pkgs.join("python").join(attr).join("default.nix"), text)),
+            Err(e) => findings.push(Finding::error(
+                "lint-lock-invalid",
+                Location::file(show(&lock_path)),
+                format!("python.{attr}: {e}"),
+                "run update-components",
+            )),
+        }
+    }
+    let index_components = lock
+        .components
+        .iter()
+        .map(|(a, e)| (a.as_str(), e.dependencies.as_slice()));
+    if let Ok(index) = nixgen::render_index(index_components, &lock.python) {
         expected.push((pkgs.join("default.nix"), index));
     }
     for (path, text) in &expected {
@@ -167,6 +182,27 @@ pub fn lint(options: &LintOptions) -> Vec<Finding> {
         Some(user_lock) => users_set(options, user_lock, &snapshot_path, &show, &mut findings),
         None => checkout_set(options, &lock, &snapshot_path, &show, &mut findings),
     };
+    let provided: Vec<String> = components
+        .as_ref()
+        .map(|c| {
+            c.python
+                .iter()
+                .filter(|(_, choice)| choice.provided)
+                .map(|(n, _)| n.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let set = set.map(|set| {
+        findings.extend(python_packages(&lock, &set, &provided, &show(&lock_path)));
+        let names = set.index();
+        let generated: Vec<(&str, &str, &str)> = lock
+            .python
+            .iter()
+            .filter(|(a, p)| names.find(&p.pname).is_none() && names.find(a).is_none())
+            .map(|(a, p)| (a.as_str(), p.pname.as_str(), p.version.as_str()))
+            .collect();
+        set.with_packages(generated)
+    });
     if let Some(set) = &set {
         for (attr, entry) in &lock.components {
             let manifests: Vec<(String, Vec<String>)> = entry
@@ -195,6 +231,7 @@ pub fn lint(options: &LintOptions) -> Vec<Finding> {
                 &DepsOptions {
                     ignore,
                     machine: String::new(),
+                    provided: provided.clone(),
                 },
             );
             findings.extend(
@@ -242,6 +279,66 @@ pub fn lint(options: &LintOptions) -> Vec<Finding> {
     for file in nix_files(&roots, &generated) {
         if let Ok(text) = std::fs::read_to_string(&file) {
             findings.extend(scan::scan(&show(&file), &text));
+        }
+    }
+    findings
+}
+
+/// The generated Python packages of the lock, re-checked against Home Assistant's set offline:
+/// each still missing from it (else the next update switches to the set's attribute), each
+/// dependency provided by the set or another generated package, and each requirement of the
+/// package's own metadata met by the set's version (nixpkgs' runtime dependency check).
+fn python_packages(lock: &Lock, set: &PythonSet, provided: &[String], file: &str) -> Vec<Finding> {
+    let names = set.index();
+    let semantics = set.semantics();
+    let mut findings = Vec::new();
+    let at = |attr: &str| Location {
+        file: file.to_owned(),
+        key: Some(format!("python.{attr}")),
+        ..Location::default()
+    };
+    for (attr, package) in &lock.python {
+        if let Some((set_attr, found)) = names.find(&package.pname) {
+            findings.push(Finding::warning(
+                "lint-python-now-in-set",
+                at(attr),
+                format!(
+                    "{attr} {} is generated, but Home Assistant's set now has {set_attr} {}",
+                    package.version, found.version
+                ),
+                "run `cargo xtask update-components`: it switches to the set's package and deletes the generated one",
+            ));
+        }
+        for dep in &package.dependencies {
+            if !lock.python.contains_key(dep)
+                && names.find(dep).is_none()
+                && !provided.contains(dep)
+            {
+                findings.push(Finding::error(
+                    "lint-python-dependency-missing",
+                    at(attr),
+                    format!("{attr} needs `{dep}`, which is neither in Home Assistant's set nor generated"),
+                    "run `cargo xtask update-components` to package it",
+                ));
+            }
+        }
+        for text in &package.requires {
+            let Ok(req) = crate::requirement::parse(text) else {
+                continue;
+            };
+            if let Some((set_attr, found)) = names.find(&req.name)
+                && req.admits(&found.version, semantics) != crate::requirement::Containment::Satisfied
+            {
+                findings.push(Finding::error(
+                    "lint-python-requirement-unmet",
+                    at(attr),
+                    format!(
+                        "{attr} {} requires `{text}`, but Home Assistant's set has {set_attr} {}: nixpkgs' runtime dependency check fails",
+                        package.version, found.version
+                    ),
+                    "run `cargo xtask update-components` to choose a release that fits, or pin one with [python.<name>] version",
+                ));
+            }
         }
     }
     findings

@@ -36,8 +36,12 @@ pub struct Metadata {
     /// `[build-system].requires` (sdists); empty when the sdist has no pyproject.toml.
     pub build_requires: Vec<String>,
     pub build_backend: Option<String>,
-    /// Top-level import names, from `top_level.txt` where there is one.
+    /// Top-level import names, from `top_level.txt` where there is one, else the packages and
+    /// modules at the top of the sdist (or its `src/`).
     pub import_names: Vec<String>,
+    /// Why the sdist compiles code, when its `setup.py` says so (`ext_modules`, `Extension(`,
+    /// `cythonize`).
+    pub native: Option<String>,
 }
 
 /// Reads the metadata of the file at `path` (an sdist or a wheel, by its `filename`).
@@ -127,11 +131,63 @@ pub fn read(
         metadata.import_names = text
             .lines()
             .map(str::trim)
-            .filter(|l| !l.is_empty())
+            .filter(|l| !l.is_empty() && !l.starts_with('_') && !l.contains(['/', '.']))
             .map(str::to_owned)
             .collect();
     }
+    if metadata.import_names.is_empty() && !wheel {
+        metadata.import_names = source_modules(&tree);
+    }
+    if !wheel && let Some(setup) = text_of(&mut tree, "setup.py") {
+        metadata.native = ["ext_modules", "Extension(", "cythonize"]
+            .iter()
+            .find(|needle| setup.contains(*needle))
+            .map(|needle| format!("its setup.py uses `{needle}`"));
+    }
+    metadata.import_names.sort();
+    metadata.import_names.dedup();
     Ok(metadata)
+}
+
+/// Folders not packaged for import, whatever an sdist carries.
+const NOT_MODULES: &[&str] = &["test", "tests", "testing", "doc", "docs", "example", "examples", "scripts", "benchmarks", "build", "dist"];
+
+/// Import names of an sdist without `top_level.txt`: the packages (folders with
+/// `__init__.py`) and modules (`*.py` other than `setup.py`) at its top, or under `src/`.
+fn source_modules(tree: &Tree) -> Vec<String> {
+    let at = |tree: &Tree, prefix: &str| -> Vec<String> {
+        let entries: Vec<(String, bool)> = match tree.lookup(prefix.trim_end_matches('/')) {
+            Some(Node::Directory(entries)) => entries
+                .iter()
+                .map(|(k, n)| (String::from_utf8_lossy(k).into_owned(), matches!(n, Node::Directory(_))))
+                .collect(),
+            _ => return Vec::new(),
+        };
+        let mut out = Vec::new();
+        for (name, is_dir) in entries {
+            let module = if is_dir {
+                let init = format!("{prefix}{name}/__init__.py");
+                matches!(tree.lookup(&init), Some(Node::File(_))).then(|| name.clone())
+            } else {
+                name.strip_suffix(".py")
+                    .filter(|stem| !matches!(*stem, "setup" | "conftest" | "noxfile" | "tasks"))
+                    .map(str::to_owned)
+            };
+            if let Some(module) = module.filter(|m| {
+                !NOT_MODULES.contains(&m.as_str())
+                    && !m.starts_with('_')
+                    && m.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            }) {
+                out.push(module);
+            }
+        }
+        out
+    };
+    let mut found = at(tree, "src/");
+    if found.is_empty() {
+        found = at(tree, "");
+    }
+    found
 }
 
 fn top_entries(tree: &Tree) -> Vec<String> {

@@ -182,6 +182,17 @@ pub enum NotChosen {
 /// matches), not yanked (unless pinned with `==`), whose `Requires-Python` admits `python`,
 /// taking its sdist, else a pure-Python wheel.
 pub fn choose(project: &Project, req: &Requirement, python: &str) -> Result<Chosen, NotChosen> {
+    choose_file(project, req, python, false)
+}
+
+/// [`choose`], taking the pure-Python wheel over the sdist when `prefer_wheel` (the user's
+/// `wheel = true`).
+pub fn choose_file(
+    project: &Project,
+    req: &Requirement,
+    python: &str,
+    prefer_wheel: bool,
+) -> Result<Chosen, NotChosen> {
     let pinned = req
         .specifiers
         .as_ref()
@@ -242,9 +253,14 @@ pub fn choose(project: &Project, req: &Requirement, python: &str) -> Result<Chos
         });
     };
     let of_newest = || runnable.iter().filter(|c| c.0 == newest);
+    let (first, second) = if prefer_wheel {
+        (Kind::PureWheel, Kind::Sdist)
+    } else {
+        (Kind::Sdist, Kind::PureWheel)
+    };
     let pick = of_newest()
-        .find(|c| c.1 == Kind::Sdist)
-        .or_else(|| of_newest().find(|c| c.1 == Kind::PureWheel))
+        .find(|c| c.1 == first)
+        .or_else(|| of_newest().find(|c| c.1 == second))
         .ok_or_else(|| NotChosen::NoBuildableFile {
             name: req.name.clone(),
             version: newest.to_string(),
@@ -371,19 +387,32 @@ pub struct Package {
     /// The name as the file spells it (what `fetchPypi` puts in the URL).
     pub pname: String,
     pub version: String,
+    /// The file packaged, as the index names it.
+    pub file: String,
     /// `tar.gz`, `zip`, or `whl` (a pure-Python wheel).
     pub extension: String,
+    /// A wheel's Python tag (`py3`, `py2.py3`): `fetchPypi`'s `python` and `dist`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub python_tag: Option<String>,
     /// SRI SHA-256 of the file as downloaded.
     pub hash: String,
     /// Attributes of the set for `build-system`.
     pub build_system: Vec<String>,
     /// Attributes of the set (or other generated packages) for `dependencies`.
     pub dependencies: Vec<String>,
+    /// The file's own requirements needed on Home Assistant's Python (markers evaluated), as
+    /// written: what `dependencies` was resolved from, kept so an unchanged file is not
+    /// downloaded again.
+    #[serde(default)]
+    pub requires: Vec<String>,
     pub import_names: Vec<String>,
     pub summary: Option<String>,
     pub homepage: Option<String>,
     /// SPDX identifier, when the file gives one.
     pub license: Option<String>,
+    /// What needs it: `component: requirement` or `package: requirement`.
+    #[serde(default)]
+    pub needed_by: Vec<String>,
 }
 
 /// Build backends the generator can package, by `build-backend`, and the set's attributes

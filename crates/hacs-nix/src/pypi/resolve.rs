@@ -1,12 +1,16 @@
 //! Missing requirements → the packages to generate: each chosen on the index, downloaded and
 //! verified, read from its own metadata, and its requirements resolved against Home
 //! Assistant's set in turn, breadth first, within a depth and a count, cycles joined.
+//!
+//! A package already in the lock whose chosen file is unchanged is reused without a download;
+//! when the index cannot be reached, the locked package stays (with a note).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use super::{Package, PypiError, build_system, choose, download, metadata, project};
+use super::{Kind, Package, PypiError, build_system, choose_file, download, metadata, project};
+use crate::config::PythonChoice;
 use crate::pyset::PythonSet;
-use crate::requirement::{self, Requirement};
+use crate::requirement::{self, Containment, Requirement};
 
 /// How far the packaging may reach.
 #[derive(Debug, Clone, Copy)]
@@ -26,13 +30,35 @@ impl Default for Limits {
     }
 }
 
+/// What the packaging may reuse and what the user chose.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Context<'a> {
+    /// Packages of the current lock, by attribute.
+    pub locked: Option<&'a BTreeMap<String, Package>>,
+    /// `[python.<name>]` choices, by PEP 503 name.
+    pub choices: Option<&'a BTreeMap<String, PythonChoice>>,
+    pub limits: Limits,
+}
+
 /// What could be packaged, and what not with the reason.
 #[derive(Debug, Clone, Default)]
 pub struct Packaged {
     /// Attribute → package, for every generated package.
     pub packages: BTreeMap<String, Package>,
-    /// Requirement (as written) → why it was not packaged.
+    /// PEP 503 name → why it was not packaged.
     pub refused: BTreeMap<String, String>,
+    /// Things the user should know that do not stop the packaging (a locked package kept
+    /// because the index could not be reached).
+    pub notes: Vec<String>,
+    /// Files downloaded.
+    pub downloads: usize,
+}
+
+/// One missing requirement and who asked for it (`component: requirement`).
+#[derive(Debug, Clone)]
+pub struct Wanted {
+    pub requirement: Requirement,
+    pub needed_by: String,
 }
 
 /// Packages `missing` (requirements Home Assistant's set lacks) and, recursively, what they
@@ -41,102 +67,235 @@ pub async fn package_missing(
     client: &reqwest::Client,
     index: &str,
     set: &PythonSet,
-    missing: &[Requirement],
-    limits: Limits,
+    missing: &[Wanted],
+    context: Context<'_>,
 ) -> Packaged {
     let names = set.index();
+    let semantics = set.semantics();
+    let limits = context.limits;
     let mut out = Packaged::default();
-    let mut queue: VecDeque<(Requirement, usize)> =
-        missing.iter().map(|r| (r.clone(), 0)).collect();
-    let mut queued: std::collections::BTreeSet<String> =
-        missing.iter().map(|r| r.normalized.clone()).collect();
+    let mut needed_by: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut queue: VecDeque<(Requirement, usize)> = VecDeque::new();
+    for wanted in missing {
+        let name = &wanted.requirement.normalized;
+        needed_by
+            .entry(name.clone())
+            .or_default()
+            .insert(wanted.needed_by.clone());
+        if !queue.iter().any(|(r, _)| &r.normalized == name) {
+            queue.push_back((wanted.requirement.clone(), 0));
+        }
+    }
+    let mut queued: BTreeSet<String> = queue.iter().map(|(r, _)| r.normalized.clone()).collect();
     while let Some((req, depth)) = queue.pop_front() {
         if out.packages.len() >= limits.count {
             out.refused.insert(
-                req.raw.clone(),
-                format!("more than {} packages would be generated", limits.count),
+                req.normalized.clone(),
+                format!(
+                    "more than {} packages would be generated; package it by hand or raise nothing: the limit keeps a typo from packaging half the index",
+                    limits.count
+                ),
             );
             continue;
         }
-        let package = match one(client, index, set, &req).await {
-            Ok((package, requires)) => {
-                let mut dependencies = Vec::new();
-                for text in requires {
-                    let Ok(dep) = requirement::parse(&text) else {
-                        continue;
-                    };
-                    if let Some((attr, _)) = names.find(&dep.name) {
-                        dependencies.push(attr.to_owned());
+        let choice = context
+            .choices
+            .and_then(|c| c.get(&req.normalized))
+            .cloned()
+            .unwrap_or_default();
+        let locked = context.locked.and_then(|l| l.get(&req.normalized));
+        let package = match one(client, index, set, &req, &choice, locked).await {
+            Ok(Got { package, downloaded, note }) => {
+                out.downloads += usize::from(downloaded);
+                out.notes.extend(note);
+                match place_requirements(&package, &names, semantics) {
+                    Err(reason) => {
+                        out.refused.insert(req.normalized.clone(), reason);
                         continue;
                     }
-                    dependencies.push(dep.normalized.clone());
-                    if queued.insert(dep.normalized.clone()) {
-                        if depth + 1 > limits.depth {
-                            out.refused.insert(
-                                dep.raw.clone(),
-                                format!("needed {} levels deep, beyond the limit", depth + 2),
-                            );
-                        } else {
-                            queue.push_back((dep, depth + 1));
+                    Ok((dependencies, missing)) => {
+                        for dep in missing {
+                            needed_by
+                                .entry(dep.normalized.clone())
+                                .or_default()
+                                .insert(format!("{}: {}", package.attr, dep.raw));
+                            if queued.insert(dep.normalized.clone()) {
+                                if depth + 1 > limits.depth {
+                                    out.refused.insert(
+                                        dep.normalized.clone(),
+                                        format!(
+                                            "needed {} levels below the component, beyond the limit of {}",
+                                            depth + 2,
+                                            limits.depth + 1
+                                        ),
+                                    );
+                                } else {
+                                    queue.push_back((dep, depth + 1));
+                                }
+                            }
+                        }
+                        Package {
+                            dependencies,
+                            ..package
                         }
                     }
                 }
-                dependencies.sort();
-                dependencies.dedup();
-                Package {
-                    dependencies,
-                    ..package
-                }
             }
             Err(reason) => {
-                out.refused.insert(req.raw.clone(), reason);
+                out.refused.insert(req.normalized.clone(), reason);
                 continue;
             }
         };
         out.packages.insert(package.attr.clone(), package);
     }
-    // A package needing a refused one cannot be built either.
+    // A package needing one that could not be packaged cannot be built either.
     loop {
-        let broken: Vec<String> = out
+        let broken: Vec<(String, String)> = out
             .packages
             .iter()
-            .filter(|(_, p)| {
+            .filter_map(|(attr, p)| {
                 p.dependencies
                     .iter()
-                    .any(|d| names.find(d).is_none() && !out.packages.contains_key(d.as_str()))
+                    .find(|d| names.find(d).is_none() && !out.packages.contains_key(d.as_str()))
+                    .map(|d| (attr.clone(), d.clone()))
             })
-            .map(|(a, _)| a.clone())
             .collect();
         if broken.is_empty() {
             break;
         }
-        for attr in broken {
+        for (attr, dep) in broken {
             out.packages.remove(&attr);
             out.refused.insert(
                 attr,
-                "it needs a package that could not be packaged".to_owned(),
+                format!("it needs `{dep}`, which could not be packaged"),
             );
         }
+    }
+    for (attr, package) in &mut out.packages {
+        package.needed_by = needed_by
+            .get(attr)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default();
     }
     out
 }
 
-/// One requirement: chosen, downloaded, verified, read; with its own requirements.
+/// A package's requirements placed: attributes of the set (whose versions must satisfy them,
+/// since nixpkgs' runtime-dependency check reads the built wheel's metadata) and the
+/// requirements the set lacks, to package in turn.
+fn place_requirements(
+    package: &Package,
+    names: &crate::pyset::NameIndex<'_>,
+    semantics: requirement::Semantics,
+) -> Result<(Vec<String>, Vec<Requirement>), String> {
+    let mut dependencies = BTreeSet::new();
+    let mut missing = Vec::new();
+    for text in &package.requires {
+        let dep = requirement::parse(text).map_err(|e| {
+            format!(
+                "{} {} requires `{text}`, which cannot be read ({}): package it by hand",
+                package.attr, package.version, e.reason
+            )
+        })?;
+        if dep.url.is_some() {
+            return Err(format!(
+                "{} {} requires `{text}` from a URL, which a Nix build cannot fetch: package it by hand",
+                package.attr, package.version
+            ));
+        }
+        match names.find(&dep.name) {
+            Some((attr, found)) => {
+                if dep.admits(&found.version, semantics) != Containment::Satisfied {
+                    return Err(format!(
+                        "{} {} requires `{text}`, but Home Assistant's set has {} {}: nixpkgs' runtime dependency check would fail; package it by hand (with `pythonRelaxDeps = [ \"{}\" ]` if it works anyway)",
+                        package.attr, package.version, attr, found.version, dep.normalized
+                    ));
+                }
+                dependencies.insert(attr.to_owned());
+            }
+            None => {
+                dependencies.insert(dep.normalized.clone());
+                missing.push(dep);
+            }
+        }
+    }
+    Ok((dependencies.into_iter().collect(), missing))
+}
+
+struct Got {
+    package: Package,
+    downloaded: bool,
+    note: Option<String>,
+}
+
+/// One requirement: chosen, downloaded, verified, read; or the locked package when its file is
+/// still the one chosen (or the index cannot be reached).
 async fn one(
     client: &reqwest::Client,
     index: &str,
     set: &PythonSet,
     req: &Requirement,
-) -> Result<(Package, Vec<String>), String> {
-    let text = |e: PypiError| e.to_string();
-    let files = project(client, index, &req.normalized)
-        .await
-        .map_err(text)?;
-    let chosen = choose(&files, req, &set.python_full).map_err(|e| e.to_string())?;
+    choice: &PythonChoice,
+    locked: Option<&Package>,
+) -> Result<Got, String> {
+    if !crate::config::is_nix_identifier(&req.normalized) {
+        return Err(format!(
+            "`{}` cannot be a Nix attribute name: package it by hand",
+            req.normalized
+        ));
+    }
+    let pinned;
+    let req = match choice.requirement(&req.normalized) {
+        Some(text) => {
+            pinned = requirement::parse(&text)
+                .map_err(|e| format!("[python.{}] version: {}", req.normalized, e.reason))?;
+            &pinned
+        }
+        None => req,
+    };
+    let files = match (project(client, index, &req.normalized).await, locked) {
+        (Ok(files), _) => files,
+        (Err(PypiError::Http { url, detail }), Some(package)) => {
+            let package = package.clone();
+            let note = format!(
+                "{url}: {detail}; kept {} {} as locked",
+                package.attr, package.version
+            );
+            return Ok(Got {
+                package,
+                downloaded: false,
+                note: Some(note),
+            });
+        }
+        (Err(e), _) => return Err(e.to_string()),
+    };
+    let chosen = choose_file(&files, req, &set.python_full, choice.wheel).map_err(|e| {
+        format!(
+            "{e}: package it by hand, or choose a version with [python.{}] version = \"…\"",
+            req.normalized
+        )
+    })?;
+    let extra_build = |mut package: Package| {
+        package.build_system.extend(choice.build_inputs.iter().cloned());
+        package.build_system.sort();
+        package.build_system.dedup();
+        package
+    };
+    if let Some(package) = locked
+        && package.file == chosen.file.filename
+        && crate::hash::Sha256Digest::parse(&package.hash)
+            .is_ok_and(|d| d.to_hex().eq_ignore_ascii_case(&chosen.sha256))
+    {
+        return Ok(Got {
+            package: extra_build(package.clone()),
+            downloaded: false,
+            note: None,
+        });
+    }
     let mut file = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
     let digest = download(client, &chosen, file.as_file_mut())
         .await
-        .map_err(text)?;
+        .map_err(|e| e.to_string())?;
     let meta = metadata::read(
         file.path(),
         &chosen.file.filename,
@@ -144,32 +303,56 @@ async fn one(
         (&set.python, &set.python_full),
     )
     .map_err(|e| e.to_string())?;
-    let build = if chosen.kind == super::Kind::PureWheel {
+    let wheel = chosen.kind == Kind::PureWheel;
+    let build = if wheel {
         Vec::new()
     } else {
-        build_system(&meta)?
+        if let Some(native) = &meta.native {
+            return Err(format!(
+                "{} {}: {native}, so it compiles code, which hacs-nix does not package: write it by hand",
+                req.normalized, meta.version
+            ));
+        }
+        build_system(&meta).map_err(|e| {
+            format!(
+                "{} {}: {e}: write it by hand (or add what it needs with [python.{}] build-inputs)",
+                req.normalized, meta.version, req.normalized
+            )
+        })?
     };
     let (pname, extension) = spelling(&chosen.file.filename, &meta.version);
-    if !crate::config::is_nix_identifier(&req.normalized) {
-        return Err(format!(
-            "`{}` cannot be a Nix attribute name",
-            req.normalized
-        ));
-    }
+    let python_tag = wheel.then(|| {
+        chosen
+            .file
+            .filename
+            .trim_end_matches(".whl")
+            .rsplitn(4, '-')
+            .nth(2)
+            .unwrap_or("py3")
+            .to_owned()
+    });
     let package = Package {
         attr: req.normalized.clone(),
         pname,
         version: meta.version.clone(),
+        file: chosen.file.filename.clone(),
         extension,
+        python_tag,
         hash: digest.to_sri(),
         build_system: build,
         dependencies: Vec::new(),
+        requires: meta.requires.clone(),
         import_names: meta.import_names.clone(),
         summary: meta.summary.clone(),
         homepage: meta.homepage.clone(),
         license: meta.license.clone(),
+        needed_by: Vec::new(),
     };
-    Ok((package, meta.requires))
+    Ok(Got {
+        package: extra_build(package),
+        downloaded: true,
+        note: None,
+    })
 }
 
 /// The name as the file spells it and its extension (`fetchPypi`'s `pname` and `extension`).

@@ -437,6 +437,24 @@ impl PythonSet {
     }
 
     /// How this set's `packaging` evaluates specifiers (it runs nixpkgs' manifest check).
+    /// This set with more packages (the generated ones), as the components see them.
+    pub fn with_packages<'p>(&self, extra: impl IntoIterator<Item = (&'p str, &'p str, &'p str)>) -> Self {
+        let mut set = Self {
+            by_pname: IndexCache::default(),
+            ..self.clone()
+        };
+        for (attr, pname, version) in extra {
+            set.packages.insert(
+                attr.to_owned(),
+                Package {
+                    pname: pname.to_owned(),
+                    version: version.to_owned(),
+                },
+            );
+        }
+        set
+    }
+
     pub fn semantics(&self) -> Semantics {
         let version = self.packages.get("packaging").map(|p| p.version.as_str());
         Semantics::of_packaging(version)
