@@ -30,10 +30,15 @@
             inherit home-assistant;
           };
         in
+        # The builder goes only to the components: the generated Python packages
+        # (pkgs/python/) take the set's own buildPythonPackage.
         import ./pkgs {
           callPackage =
             path: overrides:
-            callPackage path ({ inherit buildHomeAssistantComponent; } // overrides);
+            callPackage path (
+              builtins.intersectAttrs (lib.functionArgs (import path)) { inherit buildHomeAssistantComponent; }
+              // overrides
+            );
         };
 
       # The command line. Its tests need real Nix, GNU tar, unzip and Python oracles; they run in

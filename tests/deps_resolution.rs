@@ -305,7 +305,7 @@ fn resolve(
             .iter()
             .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
             .collect(),
-        machine: String::new(),
+        ..DepsOptions::default()
     };
     deps::resolve(
         &manifests,
@@ -627,6 +627,7 @@ fn xtask(args: &[&str], dir: &Path) -> std::process::Output {
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
+        .env("HACS_NIX_PYTHON_INDEX", "http://127.0.0.1:9/simple")
         .output()
         .unwrap()
 }
@@ -704,6 +705,7 @@ fn an_ad_hoc_nixpkgs_never_replaces_the_snapshot() {
             .current_dir(work.path())
             .env("NO_COLOR", "1")
             .env("XDG_CACHE_HOME", work.path().join("cache"))
+            .env("HACS_NIX_PYTHON_INDEX", "http://127.0.0.1:9/simple")
             .output()
             .unwrap()
     };

@@ -278,7 +278,11 @@ fn generated_python_packages_evaluate() {
         attr: "micloud".to_owned(),
         pname: "micloud".to_owned(),
         version: "0.6".to_owned(),
+        file: "micloud-0.6.tar.gz".to_owned(),
         extension: "tar.gz".to_owned(),
+        python_tag: None,
+        requires: Vec::new(),
+        needed_by: Vec::new(),
         hash: "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_owned(),
         build_system: build_system(&Metadata::default()).unwrap(),
         dependencies: vec!["click".to_owned(), "requests".to_owned()],
@@ -291,6 +295,7 @@ fn generated_python_packages_evaluate() {
         attr: "pure".to_owned(),
         pname: "pure".to_owned(),
         extension: "whl".to_owned(),
+        python_tag: Some("py2.py3".to_owned()),
         build_system: Vec::new(),
         dependencies: Vec::new(),
         ..sdist.clone()
@@ -340,6 +345,11 @@ fn generated_python_packages_evaluate() {
     assert_eq!(
         (w["format"].as_str(), w["src"]["format"].as_str()),
         (Some("wheel"), Some("wheel"))
+    );
+    assert_eq!(
+        (w["src"]["python"].as_str(), w["src"]["dist"].as_str()),
+        (Some("py2.py3"), Some("py2.py3")),
+        "the wheel's own Python tag, which fetchPypi puts in its URL"
     );
     assert!(w.get("build-system").is_none());
 
@@ -450,7 +460,10 @@ fn missing_requirements_are_packaged_recursively() {
     .unwrap();
     let missing: Vec<_> = ["alpha", "cyc-a", "needs-native"]
         .iter()
-        .map(|r| pypi::requirement(r).unwrap())
+        .map(|r| pypi::resolve::Wanted {
+            requirement: pypi::requirement(r).unwrap(),
+            needed_by: format!("test: {r}"),
+        })
         .collect();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -461,7 +474,7 @@ fn missing_requirements_are_packaged_recursively() {
         &format!("{}/simple", server.base),
         &set,
         &missing,
-        pypi::resolve::Limits::default(),
+        pypi::resolve::Context::default(),
     ));
     let attrs: Vec<&str> = packaged.packages.keys().map(String::as_str).collect();
     assert_eq!(

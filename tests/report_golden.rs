@@ -70,6 +70,8 @@ fn plan(
     }
     Plan {
         network_down: false,
+        python_changes: Vec::new(),
+        python_downloads: 0,
         lock: new,
         writes: BTreeMap::new(),
         removals: vec![],

@@ -593,6 +593,7 @@ fn killed_mid_run_leaves_pkgs_as_it_was() {
         .env("HACS_NIX_GITHUB_API", &world.mock.api)
         .env("HACS_NIX_GITHUB_DOWNLOAD", &world.mock.download)
         .env("XDG_CACHE_HOME", dir.path().join(".cache"))
+        .env("HACS_NIX_PYTHON_INDEX", "http://127.0.0.1:9/simple")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

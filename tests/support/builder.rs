@@ -112,13 +112,18 @@ fn eval_with_stubs(checkout: &Path, body: &str) -> Result<Value, Failed> {
           if builtins.match "[[:alnum:],._+:@%/-]+" s == null
           then "'${{builtins.replaceStrings [ "'" ] [ "'\\''" ] s}}'"
           else s;
-        stubs = builtins.mapAttrs (name: p: {{ attr = name; inherit (p) pname version; }}) set // {{
+        # Build tools every real set has (the fixture's snapshot lists only runtime packages).
+        tools = builtins.listToAttrs (map (name: {{ inherit name; value = {{ attr = name; pname = name; version = "0"; }}; }})
+          [ "setuptools" "setuptools-scm" "hatchling" "hatch-vcs" "hatch-fancy-pypi-readme" "poetry-core" "flit-core" "flit-scm" "pdm-backend" "cython" ]);
+        stubs = tools // builtins.mapAttrs (name: p: {{ attr = name; inherit (p) pname version; }}) set // {{
           lib = {{
             licenses = {{ {licenses} }};
             inherit escapeShellArg;
             escapeShellArgs = args: builtins.concatStringsSep " " (map escapeShellArg args);
           }};
           buildHomeAssistantComponent = args: args;
+          buildPythonPackage = args: args // {{ attr = args.pname; generated = true; }};
+          fetchPypi = args: args // {{ fetcher = "fetchPypi"; }};
           fetchFromGitHub = args: args // {{ fetcher = "fetchFromGitHub"; }};
           fetchzip = args: args // {{ fetcher = "fetchzip"; }};
           python = {{ interpreter = {python}; }};
@@ -141,9 +146,104 @@ fn eval_with_stubs(checkout: &Path, body: &str) -> Result<Value, Failed> {
     serde_json::from_slice(&out.stdout).map_err(|e| failed("evaluate", e.to_string()))
 }
 
-/// The arguments `pkgs/<attr>/default.nix` gives `buildHomeAssistantComponent`.
+/// The arguments `pkgs/<attr>/default.nix` gives `buildHomeAssistantComponent`, called as the
+/// index calls it (so the generated Python packages it needs are handed to it).
 pub fn evaluate(checkout: &Path, attr: &str) -> Result<Value, Failed> {
-    eval_with_stubs(checkout, &format!("callPackage ./pkgs/{attr} {{ }}"))
+    if checkout.join("pkgs/default.nix").exists() {
+        eval_with_stubs(
+            checkout,
+            &format!("(import ./pkgs {{ inherit callPackage; }}).{attr}"),
+        )
+    } else {
+        eval_with_stubs(checkout, &format!("callPackage ./pkgs/{attr} {{ }}"))
+    }
+}
+
+/// The arguments the generated `pkgs/python/<attr>/default.nix` gives `buildPythonPackage`.
+pub fn evaluate_python(checkout: &Path, attr: &str) -> Result<Value, Failed> {
+    eval_with_stubs(
+        checkout,
+        &format!("callPackage ./pkgs/python/{attr} {{ }}"),
+    )
+}
+
+/// The file name `fetchPypi` asks the index's mirror for (its URL ends with it): the sdist
+/// `<pname>-<version>.<extension>`, or the wheel `<pname>-<version>-<python>-<abi>-<platform>.whl`.
+pub fn fetch_pypi_file(src: &Value) -> String {
+    let s = |k: &str, default: &str| src[k].as_str().unwrap_or(default).to_owned();
+    let (pname, version) = (s("pname", ""), s("version", ""));
+    if s("format", "setuptools") == "wheel" {
+        format!(
+            "{pname}-{version}-{}-{}-{}.whl",
+            s("python", "py2.py3"),
+            s("abi", "none"),
+            s("platform", "any")
+        )
+    } else {
+        format!("{pname}-{version}.{}", s("extension", "tar.gz"))
+    }
+}
+
+/// A generated Python package built as nixpkgs' Python builder would check it: the file
+/// `fetchPypi` fetches must have the SHA-256 of `src.hash` (real `sha256sum`); nixpkgs'
+/// runtime dependency check (every `Requires-Dist` of the file whose marker holds on Home
+/// Assistant's Python installed among `dependencies`, at a version its specifier admits, with
+/// real `packaging` and `importlib.metadata`); and `pythonImportsCheck` (each name importable
+/// from what the file installs). Returns the evaluated arguments.
+pub fn build_python(
+    checkout: &Path,
+    attr: &str,
+    files: &dyn Fn(&str) -> Option<Vec<u8>>,
+) -> Result<Value, Failed> {
+    let args = evaluate_python(checkout, attr)?;
+    let name = fetch_pypi_file(&args["src"]);
+    let bytes = files(&name).ok_or_else(|| failed("fetch", format!("the index has no {name}")))?;
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join(&name);
+    fs::write(&path, &bytes).unwrap();
+    let sum = Command::new("sha256sum").arg(&path).output().unwrap();
+    let got = String::from_utf8_lossy(&sum.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let want = hacs_nix::hash::Sha256Digest::parse(args["src"]["hash"].as_str().unwrap_or_default())
+        .map_err(|e| failed("fetch", e.to_string()))?
+        .to_hex();
+    if got != want {
+        return Err(failed(
+            "fetch",
+            format!("hash mismatch: specified {want}, got {got}"),
+        ));
+    }
+    let sitedir = work.path().join("site-packages");
+    site(&args, &sitedir);
+    let imports: Vec<String> = args["pythonImportsCheck"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    let run = Command::new(oracle_python())
+        .arg(format!("{ROOT}/tests/oracles/python_package_model.py"))
+        .arg(&path)
+        .arg(&sitedir)
+        .args(&imports)
+        .output()
+        .unwrap();
+    if !run.status.success() {
+        let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+        let phase = stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("@@phase "))
+            .unwrap_or("check")
+            .to_owned();
+        return Err(Failed {
+            phase,
+            message: stderr,
+        });
+    }
+    Ok(args)
 }
 
 /// The generated index `pkgs/default.nix`, every component evaluated.

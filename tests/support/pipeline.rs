@@ -121,8 +121,12 @@ impl Case {
     }
 }
 
+/// A Python index nothing answers on (the discard port of the loopback): tests never reach the
+/// real index unless they serve one of their own.
+pub const NO_PYTHON_INDEX: &str = "http://127.0.0.1:9/simple";
+
 /// `program` set up for a checkout and a loopback GitHub: API and download bases, its own cache,
-/// no token, no colour.
+/// no token, no colour, and no Python index (a test serving one sets `HACS_NIX_PYTHON_INDEX`).
 pub fn command(program: &str, dir: &Path, mock: &MockGitHub) -> Command {
     let mut command = Command::new(program);
     command
@@ -130,6 +134,7 @@ pub fn command(program: &str, dir: &Path, mock: &MockGitHub) -> Command {
         .env("HACS_NIX_GITHUB_API", &mock.api)
         .env("HACS_NIX_GITHUB_DOWNLOAD", &mock.download)
         .env("XDG_CACHE_HOME", dir.join(".cache"))
+        .env("HACS_NIX_PYTHON_INDEX", NO_PYTHON_INDEX)
         .env_remove("GITHUB_TOKEN")
         .env_remove("GH_TOKEN")
         .env("NO_COLOR", "1");

@@ -1,0 +1,192 @@
+//! A loopback Python package index (PEP 691 JSON pages at `/simple/<project>/`, files at
+//! `/files/<filename>`) serving sdists and wheels built here in the shapes real ones have.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::craft::{dir, file, tar_gz, zip};
+use super::http::{Reply, Server, serve};
+
+/// An sdist to build.
+#[derive(Clone, Default)]
+pub struct Sdist {
+    pub name: &'static str,
+    pub version: &'static str,
+    /// `Requires-Dist` lines of PKG-INFO.
+    pub requires: Vec<&'static str>,
+    /// `<name>.egg-info/requires.txt` (older setuptools sdists: PKG-INFO lists nothing).
+    pub requires_txt: Option<&'static str>,
+    /// `pyproject.toml`'s text, if any.
+    pub pyproject: Option<&'static str>,
+    pub setup_py: Option<&'static str>,
+    /// Import packages (folders with `__init__.py`) at the top, or under `src/` when
+    /// `src_layout`.
+    pub packages: Vec<&'static str>,
+    pub src_layout: bool,
+    pub top_level_txt: bool,
+    pub license: Option<&'static str>,
+    pub summary: &'static str,
+}
+
+impl Sdist {
+    /// The file name a modern build front end writes (`foo_bar-1.0.tar.gz`).
+    pub fn filename(&self) -> String {
+        format!("{}-{}.tar.gz", self.name.replace(['-', '.'], "_"), self.version)
+    }
+
+    pub fn build(&self) -> Vec<u8> {
+        let top = format!("{}-{}", self.name.replace(['-', '.'], "_"), self.version);
+        let mut info = format!(
+            "Metadata-Version: 2.1\nName: {}\nVersion: {}\nSummary: {}\nHome-page: https://example.org/{}\n",
+            self.name, self.version, self.summary, self.name
+        );
+        if let Some(license) = self.license {
+            info.push_str(&format!("License-Expression: {license}\n"));
+        }
+        for r in &self.requires {
+            info.push_str(&format!("Requires-Dist: {r}\n"));
+        }
+        info.push_str("\nA long description.\n");
+        let mut members = vec![
+            dir(&format!("{top}/")),
+            file(&format!("{top}/PKG-INFO"), info.as_bytes()),
+        ];
+        let base = if self.src_layout {
+            members.push(dir(&format!("{top}/src/")));
+            format!("{top}/src")
+        } else {
+            top.clone()
+        };
+        for package in &self.packages {
+            members.push(dir(&format!("{base}/{package}/")));
+            members.push(file(
+                &format!("{base}/{package}/__init__.py"),
+                b"VERSION = 1\n",
+            ));
+        }
+        members.push(dir(&format!("{top}/tests/")));
+        members.push(file(&format!("{top}/tests/__init__.py"), b""));
+        if self.requires_txt.is_some() || self.top_level_txt {
+            let egg = format!("{base}/{}.egg-info", self.name.replace('-', "_"));
+            members.push(dir(&format!("{egg}/")));
+            members.push(file(&format!("{egg}/PKG-INFO"), info.as_bytes()));
+            if let Some(text) = self.requires_txt {
+                members.push(file(&format!("{egg}/requires.txt"), text.as_bytes()));
+            }
+            if self.top_level_txt {
+                let names = self.packages.join("\n") + "\n";
+                members.push(file(&format!("{egg}/top_level.txt"), names.as_bytes()));
+            }
+        }
+        if let Some(text) = self.pyproject {
+            members.push(file(&format!("{top}/pyproject.toml"), text.as_bytes()));
+        }
+        if let Some(text) = self.setup_py {
+            members.push(file(&format!("{top}/setup.py"), text.as_bytes()));
+        }
+        tar_gz(&members)
+    }
+}
+
+/// A pure-Python wheel (`py3-none-any`).
+pub fn wheel(name: &str, version: &str, requires: &[&str], packages: &[&str]) -> (String, Vec<u8>) {
+    let stem = name.replace(['-', '.'], "_");
+    let info = format!("{stem}-{version}.dist-info");
+    let mut metadata = format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: {name}, as a wheel\n");
+    for r in requires {
+        metadata.push_str(&format!("Requires-Dist: {r}\n"));
+    }
+    let top_level = packages.join("\n") + "\n";
+    let mut entries: Vec<(String, u32, Vec<u8>)> = vec![
+        (format!("{info}/METADATA"), 0o644, metadata.into_bytes()),
+        (
+            format!("{info}/WHEEL"),
+            0o644,
+            b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n".to_vec(),
+        ),
+        (format!("{info}/top_level.txt"), 0o644, top_level.into_bytes()),
+    ];
+    for package in packages {
+        entries.push((format!("{package}/__init__.py"), 0o644, b"X = 1\n".to_vec()));
+    }
+    let borrowed: Vec<(&str, u32, &[u8])> = entries
+        .iter()
+        .map(|(n, m, b)| (n.as_str(), *m, b.as_slice()))
+        .collect();
+    (format!("{stem}-{version}-py3-none-any.whl"), zip(&borrowed))
+}
+
+/// One file on a project's page.
+#[derive(Clone)]
+pub struct Served {
+    pub filename: String,
+    pub bytes: Vec<u8>,
+    pub requires_python: Option<&'static str>,
+    pub yanked: bool,
+}
+
+impl Served {
+    pub fn new(filename: String, bytes: Vec<u8>) -> Self {
+        Self {
+            filename,
+            bytes,
+            requires_python: None,
+            yanked: false,
+        }
+    }
+}
+
+pub struct Index {
+    pub server: Server,
+    /// The base URL (`…/simple`).
+    pub url: String,
+    /// Every file served, by name.
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+impl Index {
+    /// Requests for files (not pages) so far.
+    pub fn file_requests(&self) -> usize {
+        self.server
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|p| p.starts_with("/files/"))
+            .count()
+    }
+}
+
+/// Serves `projects` (PEP 503 name → files); file URLs relative to the page, as real indexes
+/// may give them.
+pub fn serve_index(projects: &[(&str, Vec<Served>)]) -> Index {
+    let mut routes: Vec<(String, Reply)> = Vec::new();
+    let mut files = BTreeMap::new();
+    for (project, served) in projects {
+        let mut page = Vec::new();
+        for s in served {
+            page.push(json!({
+                "filename": s.filename,
+                "url": format!("../../files/{}", s.filename),
+                "hashes": { "sha256": hacs_nix::hash::Sha256Digest::of(&s.bytes).to_hex() },
+                "requires-python": s.requires_python,
+                "yanked": s.yanked,
+            }));
+            routes.push((format!("/files/{}", s.filename), Reply::Ok(s.bytes.clone())));
+            files.insert(s.filename.clone(), s.bytes.clone());
+        }
+        routes.push((
+            format!("/simple/{project}/"),
+            Reply::Ok(
+                json!({ "meta": { "api-version": "1.1" }, "name": project, "files": page })
+                    .to_string()
+                    .into_bytes(),
+            ),
+        ));
+    }
+    let borrowed: Vec<(&str, Reply)> = routes.iter().map(|(p, r)| (p.as_str(), r.clone())).collect();
+    let server = serve(borrowed);
+    let url = format!("{}/simple", server.base);
+    Index { server, url, files }
+}
