@@ -36,7 +36,7 @@
           callPackage =
             path: overrides:
             callPackage path (
-              builtins.intersectAttrs (lib.functionArgs (import path)) { inherit buildHomeAssistantComponent; }
+              builtins.intersectAttrs (builtins.functionArgs (import path)) { inherit buildHomeAssistantComponent; }
               // overrides
             );
         };

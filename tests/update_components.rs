@@ -569,6 +569,19 @@ fn bad_configuration_is_refused_with_its_line() {
             "[\"it's\"]\nrepo = \"o/r\"\n\n[ok]\nrepo = \"o/ok\"\nextra-dependencies = [\"python\"]\n",
             &["config-attribute-name", "config-extra-dependency"],
         ),
+        // Python package choices: a version that is not one, `provided` with other keys.
+        (
+            "[hacs]\nrepo = \"hacs/integration\"\n\n[python.micloud]\nversion = \"not a version\"\n\n[python.pure]\nprovided = true\nwheel = true\n",
+            &[
+                "config-python-version",
+                "components.toml:4:1",
+                "config-python-provided",
+            ],
+        ),
+        (
+            "[hacs]\nrepo = \"hacs/integration\"\n\n[python.micloud]\nwheels = true\n",
+            &["error[config-invalid]", "wheels", "components.toml:5:1"],
+        ),
     ];
     for (toml, expected) in cases {
         std::fs::write(dir.path().join("pkgs/components.toml"), toml).unwrap();

@@ -161,10 +161,19 @@ pub fn evaluate(checkout: &Path, attr: &str) -> Result<Value, Failed> {
 
 /// The arguments the generated `pkgs/python/<attr>/default.nix` gives `buildPythonPackage`.
 pub fn evaluate_python(checkout: &Path, attr: &str) -> Result<Value, Failed> {
-    eval_with_stubs(
-        checkout,
-        &format!("callPackage ./pkgs/python/{attr} {{ }}"),
-    )
+    // As the index calls it: each argument that is a generated package is handed over.
+    let body = format!(
+        r#"
+        let
+          dir = name: ./pkgs/python + "/${{name}}";
+          generated = name:
+            callPackage (dir name) (builtins.listToAttrs (map (d: {{ name = d; value = generated d; }})
+              (builtins.filter (d: builtins.pathExists (dir d)) (builtins.attrNames (builtins.functionArgs (import (dir name)))))));
+        in generated {name}
+        "#,
+        name = serde_json::to_string(attr).unwrap()
+    );
+    eval_with_stubs(checkout, &body)
 }
 
 /// The file name `fetchPypi` asks the index's mirror for (its URL ends with it): the sdist
@@ -207,9 +216,10 @@ pub fn build_python(
         .next()
         .unwrap_or_default()
         .to_owned();
-    let want = hacs_nix::hash::Sha256Digest::parse(args["src"]["hash"].as_str().unwrap_or_default())
-        .map_err(|e| failed("fetch", e.to_string()))?
-        .to_hex();
+    let want =
+        hacs_nix::hash::Sha256Digest::parse(args["src"]["hash"].as_str().unwrap_or_default())
+            .map_err(|e| failed("fetch", e.to_string()))?
+            .to_hex();
     if got != want {
         return Err(failed(
             "fetch",

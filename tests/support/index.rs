@@ -32,7 +32,11 @@ pub struct Sdist {
 impl Sdist {
     /// The file name a modern build front end writes (`foo_bar-1.0.tar.gz`).
     pub fn filename(&self) -> String {
-        format!("{}-{}.tar.gz", self.name.replace(['-', '.'], "_"), self.version)
+        format!(
+            "{}-{}.tar.gz",
+            self.name.replace(['-', '.'], "_"),
+            self.version
+        )
     }
 
     pub fn build(&self) -> Vec<u8> {
@@ -93,7 +97,9 @@ impl Sdist {
 pub fn wheel(name: &str, version: &str, requires: &[&str], packages: &[&str]) -> (String, Vec<u8>) {
     let stem = name.replace(['-', '.'], "_");
     let info = format!("{stem}-{version}.dist-info");
-    let mut metadata = format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: {name}, as a wheel\n");
+    let mut metadata = format!(
+        "Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: {name}, as a wheel\n"
+    );
     for r in requires {
         metadata.push_str(&format!("Requires-Dist: {r}\n"));
     }
@@ -105,7 +111,11 @@ pub fn wheel(name: &str, version: &str, requires: &[&str], packages: &[&str]) ->
             0o644,
             b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n".to_vec(),
         ),
-        (format!("{info}/top_level.txt"), 0o644, top_level.into_bytes()),
+        (
+            format!("{info}/top_level.txt"),
+            0o644,
+            top_level.into_bytes(),
+        ),
     ];
     for package in packages {
         entries.push((format!("{package}/__init__.py"), 0o644, b"X = 1\n".to_vec()));
@@ -185,7 +195,10 @@ pub fn serve_index(projects: &[(&str, Vec<Served>)]) -> Index {
             ),
         ));
     }
-    let borrowed: Vec<(&str, Reply)> = routes.iter().map(|(p, r)| (p.as_str(), r.clone())).collect();
+    let borrowed: Vec<(&str, Reply)> = routes
+        .iter()
+        .map(|(p, r)| (p.as_str(), r.clone()))
+        .collect();
     let server = serve(borrowed);
     let url = format!("{}/simple", server.base);
     Index { server, url, files }

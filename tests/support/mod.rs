@@ -6,6 +6,7 @@ pub mod builder;
 pub mod craft;
 pub mod github;
 pub mod http;
+pub mod index;
 pub mod oracle;
 pub mod pipeline;
 pub mod trees;

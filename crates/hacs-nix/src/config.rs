@@ -136,13 +136,42 @@ pub fn is_nix_identifier(name: &str) -> bool {
         && !KEYWORDS.contains(&name)
 }
 
-/// The file's shape: component tables, and the `[python]` table of package choices.
-#[derive(Deserialize)]
+/// The file's shape: component tables, and the `[python]` table of package choices. Read by
+/// hand rather than with `#[serde(flatten)]`, which would lose the line of an error.
 struct Document {
-    #[serde(default, rename = "python")]
     python: BTreeMap<String, PythonChoice>,
-    #[serde(flatten)]
     entries: BTreeMap<String, Wanted>,
+}
+
+impl<'de> Deserialize<'de> for Document {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Tables;
+        impl<'de> serde::de::Visitor<'de> for Tables {
+            type Value = Document;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("tables of components")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Document, A::Error> {
+                let mut document = Document {
+                    python: BTreeMap::new(),
+                    entries: BTreeMap::new(),
+                };
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == PYTHON_TABLE {
+                        document.python = map.next_value()?;
+                    } else {
+                        let wanted = map.next_value()?;
+                        document.entries.insert(key, wanted);
+                    }
+                }
+                Ok(document)
+            }
+        }
+        deserializer.deserialize_map(Tables)
+    }
 }
 
 /// Parses the file; every problem is a finding naming the line (errors stop the run).
@@ -180,7 +209,10 @@ pub fn parse(file: &str, text: &str) -> Result<Components, Vec<Finding>> {
             findings.push(Finding::error(
                 "config-python-version",
                 location.clone(),
-                format!("`version = {:?}` is neither a version nor a specifier", choice.version.as_deref().unwrap_or_default()),
+                format!(
+                    "`version = {:?}` is neither a version nor a specifier",
+                    choice.version.as_deref().unwrap_or_default()
+                ),
                 "write a version such as \"0.6\" or a specifier such as \">=0.5,<0.7\"",
             ));
         }
@@ -194,11 +226,14 @@ pub fn parse(file: &str, text: &str) -> Result<Components, Vec<Finding>> {
                 ));
             }
         }
-        if choice.provided && (choice.version.is_some() || choice.wheel || !choice.build_inputs.is_empty()) {
+        if choice.provided
+            && (choice.version.is_some() || choice.wheel || !choice.build_inputs.is_empty())
+        {
             findings.push(Finding::error(
                 "config-python-provided",
                 location.clone(),
-                "`provided = true` means the tool packages nothing, so the other keys mean nothing".to_owned(),
+                "`provided = true` means the tool packages nothing, so the other keys mean nothing"
+                    .to_owned(),
                 "remove `provided`, or the other keys",
             ));
         }

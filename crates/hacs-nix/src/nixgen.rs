@@ -348,8 +348,10 @@ pub fn render_index<'a>(
     let call = |out: &mut String, indent: &str, attr: &str, path: &str, from: &[String]| {
         let head = format!("{indent}{attr} = callPackage ./{path} {{");
         if from.is_empty() {
-            out.push_str(&format!("{head} }};
-"));
+            out.push_str(&format!(
+                "{head} }};
+"
+            ));
             return;
         }
         let one_line = format!("{head} inherit (python) {}; }};", from.join(" "));
@@ -399,7 +401,10 @@ pub fn render_index<'a>(
 /// (attribute, error), and its file is left out.
 pub fn render_all(
     lock: &crate::lock::Lock,
-) -> (std::collections::BTreeMap<String, String>, Vec<(String, NixgenError)>) {
+) -> (
+    std::collections::BTreeMap<String, String>,
+    Vec<(String, NixgenError)>,
+) {
     let mut files = std::collections::BTreeMap::new();
     let mut errors = Vec::new();
     for (attr, entry) in &lock.components {

@@ -75,7 +75,11 @@ pub fn render(plan: &Plan, old: &Lock) -> Option<PullRequest> {
         format!(
             "Update {} generated Python package{}",
             plan.python_changes.len(),
-            if plan.python_changes.len() == 1 { "" } else { "s" }
+            if plan.python_changes.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
         )
     } else {
         title(&upstream, moved.len())

@@ -20,8 +20,8 @@ use crate::layout::{self, Fix, LayoutOptions, SourceKind};
 use crate::lock::{AcceptedFinding, Lock, LockEntry, Meta, Patches, Verified};
 use crate::manifest;
 use crate::nixgen;
-use crate::pyset::PythonSet;
 use crate::pypi;
+use crate::pyset::PythonSet;
 
 mod missing;
 
@@ -333,19 +333,17 @@ impl Draft {
                 match (fetched.unchanged(), previous, set) {
                     (true, Some(entry), _) => Ok(self.kept(attr, wanted, entry, set)),
                     (_, _, Some(set)) => {
-                        pin_component(attr, wanted, fetched, set, &mut self.findings).map(
-                            |entry| {
-                                self.pending.push(Pending {
-                                    attr: attr.to_owned(),
-                                    wanted: wanted.clone(),
-                                    entry: entry.clone(),
-                                    previous: previous.cloned(),
-                                    new_pin: true,
-                                });
-                                // Stands until its requirements are resolved.
-                                previous.cloned().unwrap_or(entry)
-                            },
-                        )
+                        pin_component(attr, wanted, fetched, set, &mut self.findings).map(|entry| {
+                            self.pending.push(Pending {
+                                attr: attr.to_owned(),
+                                wanted: wanted.clone(),
+                                entry: entry.clone(),
+                                previous: previous.cloned(),
+                                new_pin: true,
+                            });
+                            // Stands until its requirements are resolved.
+                            previous.cloned().unwrap_or(entry)
+                        })
                     }
                     (_, _, None) => Err(Failure {
                         attr: attr.to_owned(),
@@ -423,7 +421,12 @@ fn deps_options(wanted: &Wanted) -> DepsOptions {
 
 /// The requirements of an entry resolved against `set` (Home Assistant's, with the generated
 /// packages when there are any).
-fn resolve_entry(entry: &LockEntry, wanted: &Wanted, set: &PythonSet, provided: &[String]) -> deps::DepsReport {
+fn resolve_entry(
+    entry: &LockEntry,
+    wanted: &Wanted,
+    set: &PythonSet,
+    provided: &[String],
+) -> deps::DepsReport {
     let manifests: Vec<(String, Vec<String>)> = entry
         .requirements
         .iter()

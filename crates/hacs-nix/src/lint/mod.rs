@@ -327,7 +327,8 @@ fn python_packages(lock: &Lock, set: &PythonSet, provided: &[String], file: &str
                 continue;
             };
             if let Some((set_attr, found)) = names.find(&req.name)
-                && req.admits(&found.version, semantics) != crate::requirement::Containment::Satisfied
+                && req.admits(&found.version, semantics)
+                    != crate::requirement::Containment::Satisfied
             {
                 findings.push(Finding::error(
                     "lint-python-requirement-unmet",

@@ -150,7 +150,19 @@ pub fn read(
 }
 
 /// Folders not packaged for import, whatever an sdist carries.
-const NOT_MODULES: &[&str] = &["test", "tests", "testing", "doc", "docs", "example", "examples", "scripts", "benchmarks", "build", "dist"];
+const NOT_MODULES: &[&str] = &[
+    "test",
+    "tests",
+    "testing",
+    "doc",
+    "docs",
+    "example",
+    "examples",
+    "scripts",
+    "benchmarks",
+    "build",
+    "dist",
+];
 
 /// Import names of an sdist without `top_level.txt`: the packages (folders with
 /// `__init__.py`) and modules (`*.py` other than `setup.py`) at its top, or under `src/`.
@@ -159,7 +171,12 @@ fn source_modules(tree: &Tree) -> Vec<String> {
         let entries: Vec<(String, bool)> = match tree.lookup(prefix.trim_end_matches('/')) {
             Some(Node::Directory(entries)) => entries
                 .iter()
-                .map(|(k, n)| (String::from_utf8_lossy(k).into_owned(), matches!(n, Node::Directory(_))))
+                .map(|(k, n)| {
+                    (
+                        String::from_utf8_lossy(k).into_owned(),
+                        matches!(n, Node::Directory(_)),
+                    )
+                })
                 .collect(),
             _ => return Vec::new(),
         };

@@ -105,7 +105,11 @@ pub async fn package_missing(
             .unwrap_or_default();
         let locked = context.locked.and_then(|l| l.get(&req.normalized));
         let package = match one(client, index, set, &req, &choice, locked).await {
-            Ok(Got { package, downloaded, note }) => {
+            Ok(Got {
+                package,
+                downloaded,
+                note,
+            }) => {
                 out.downloads += usize::from(downloaded);
                 out.notes.extend(note);
                 match place_requirements(&package, &names, semantics) {
@@ -148,6 +152,18 @@ pub async fn package_missing(
         };
         out.packages.insert(package.attr.clone(), package);
     }
+    // Packages that need each other cannot be built by nixpkgs' Python builder (each would be
+    // an input of the other's derivation).
+    for cycle in cycles(&out.packages) {
+        let path = cycle.join(" → ");
+        for attr in &cycle {
+            out.packages.remove(attr);
+            out.refused.insert(
+                attr.clone(),
+                format!("its requirements form a cycle ({path} → {}), which nixpkgs cannot build: package it by hand", cycle[0]),
+            );
+        }
+    }
     // A package needing one that could not be packaged cannot be built either.
     loop {
         let broken: Vec<(String, String)> = out
@@ -178,6 +194,81 @@ pub async fn package_missing(
             .unwrap_or_default();
     }
     out
+}
+
+/// Every cycle among the generated packages' dependencies, each as its members in order
+/// (Tarjan's strongly connected components; a package needing itself counts).
+fn cycles(packages: &BTreeMap<String, Package>) -> Vec<Vec<String>> {
+    struct Walk<'a> {
+        packages: &'a BTreeMap<String, Package>,
+        index: BTreeMap<&'a str, usize>,
+        low: BTreeMap<&'a str, usize>,
+        stack: Vec<&'a str>,
+        found: Vec<Vec<String>>,
+    }
+    impl<'a> Walk<'a> {
+        fn visit(&mut self, attr: &'a str) {
+            let n = self.index.len();
+            self.index.insert(attr, n);
+            self.low.insert(attr, n);
+            self.stack.push(attr);
+            let deps = self
+                .packages
+                .get(attr)
+                .map(|p| p.dependencies.as_slice())
+                .unwrap_or_default();
+            for dep in deps
+                .iter()
+                .filter(|d| self.packages.contains_key(d.as_str()))
+            {
+                let dep = dep.as_str();
+                let seen = self.index.get(dep).copied();
+                let reach = match seen {
+                    None => {
+                        self.visit(dep);
+                        self.low.get(dep).copied()
+                    }
+                    Some(n) if self.stack.contains(&dep) => Some(n),
+                    Some(_) => None,
+                };
+                if let Some(reach) = reach
+                    && reach < self.low.get(attr).copied().unwrap_or(usize::MAX)
+                {
+                    self.low.insert(attr, reach);
+                }
+            }
+            if self.low.get(attr) == self.index.get(attr) {
+                let mut members = Vec::new();
+                while let Some(top) = self.stack.pop() {
+                    members.push(top.to_owned());
+                    if top == attr {
+                        break;
+                    }
+                }
+                let needs_itself = self
+                    .packages
+                    .get(attr)
+                    .is_some_and(|p| p.dependencies.iter().any(|d| d == attr));
+                if members.len() > 1 || needs_itself {
+                    members.reverse();
+                    self.found.push(members);
+                }
+            }
+        }
+    }
+    let mut walk = Walk {
+        packages,
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        stack: Vec::new(),
+        found: Vec::new(),
+    };
+    for attr in packages.keys() {
+        if !walk.index.contains_key(attr.as_str()) {
+            walk.visit(attr);
+        }
+    }
+    walk.found
 }
 
 /// A package's requirements placed: attributes of the set (whose versions must satisfy them,
@@ -276,7 +367,9 @@ async fn one(
         )
     })?;
     let extra_build = |mut package: Package| {
-        package.build_system.extend(choice.build_inputs.iter().cloned());
+        package
+            .build_system
+            .extend(choice.build_inputs.iter().cloned());
         package.build_system.sort();
         package.build_system.dedup();
         package
@@ -326,7 +419,7 @@ async fn one(
             .file
             .filename
             .trim_end_matches(".whl")
-            .rsplitn(4, '-')
+            .rsplit('-')
             .nth(2)
             .unwrap_or("py3")
             .to_owned()

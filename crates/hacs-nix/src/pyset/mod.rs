@@ -438,7 +438,10 @@ impl PythonSet {
 
     /// How this set's `packaging` evaluates specifiers (it runs nixpkgs' manifest check).
     /// This set with more packages (the generated ones), as the components see them.
-    pub fn with_packages<'p>(&self, extra: impl IntoIterator<Item = (&'p str, &'p str, &'p str)>) -> Self {
+    pub fn with_packages<'p>(
+        &self,
+        extra: impl IntoIterator<Item = (&'p str, &'p str, &'p str)>,
+    ) -> Self {
         let mut set = Self {
             by_pname: IndexCache::default(),
             ..self.clone()

@@ -94,15 +94,12 @@ impl Draft {
         // Say why a missing requirement was not packaged, where the check says it is missing.
         for r in &report.resolutions {
             if let Outcome::Missing { normalized } = &r.outcome {
-                let why = refused
-                    .get(normalized)
-                    .cloned()
-                    .or_else(|| {
-                        (!p.wanted.package_missing).then(|| {
-                            "package-missing = false for this component in pkgs/components.toml"
-                                .to_owned()
-                        })
-                    });
+                let why = refused.get(normalized).cloned().or_else(|| {
+                    (!p.wanted.package_missing).then(|| {
+                        "package-missing = false for this component in pkgs/components.toml"
+                            .to_owned()
+                    })
+                });
                 if let Some(why) = why {
                     report.findings.push(Finding::error(
                         "deps-not-packaged",
@@ -211,9 +208,7 @@ fn usable(
     locked
         .iter()
         .filter(|(attr, p)| {
-            names.find(&p.pname).is_none()
-                && names.find(attr).is_none()
-                && !provided.contains(attr)
+            names.find(&p.pname).is_none() && names.find(attr).is_none() && !provided.contains(attr)
         })
         .map(|(a, p)| (a.clone(), p.clone()))
         .collect()
@@ -267,7 +262,9 @@ async fn package(
             let notes = if packages.is_empty() {
                 Vec::new()
             } else {
-                vec![format!("{e}; the generated packages of the lock are kept as they are")]
+                vec![format!(
+                    "{e}; the generated packages of the lock are kept as they are"
+                )]
             };
             pypi::resolve::Packaged {
                 packages,
@@ -317,7 +314,8 @@ pub async fn resolve_packaging(
         },
     )
     .await;
-    let mut report = crate::deps::resolve(manifests, minimum, &with(set, &packaged.packages), options);
+    let mut report =
+        crate::deps::resolve(manifests, minimum, &with(set, &packaged.packages), options);
     for r in &report.resolutions {
         if let Outcome::Missing { normalized } = &r.outcome
             && let Some(why) = packaged.refused.get(normalized)

@@ -1,0 +1,394 @@
+//! Requirements Home Assistant's set lacks, packaged from a loopback Python index end to end:
+//! `update-components` chooses, hashes and writes `pkgs/python/<attr>`, the index hands them to
+//! the component, and the builder model builds the component (manifest check with the packages
+//! installed at the chosen versions) and each package (fetchPypi's file and hash, nixpkgs'
+//! runtime dependency check, imports). A rerun downloads nothing; a nixpkgs that gains a
+//! package switches to it and deletes the generated one; `deps` and `lint` see the same.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::path::Path;
+
+use support::craft::{dir, file, tar_gz};
+use support::index::{Sdist, Served, serve_index, wheel};
+use support::pipeline::{Case, command, manifest, shown};
+
+fn component(top: &str, domain: &str, requirements: &[&str]) -> Vec<u8> {
+    tar_gz(&[
+        dir(&format!("{top}/")),
+        file(
+            &format!("{top}/custom_components/{domain}/manifest.json"),
+            manifest(domain, "1.0.0", requirements).as_bytes(),
+        ),
+        file(
+            &format!("{top}/custom_components/{domain}/__init__.py"),
+            b"",
+        ),
+    ])
+}
+
+/// The index: every case the packaging meets.
+fn index() -> support::index::Index {
+    // Old setuptools sdists: PKG-INFO without Requires-Dist, the list in requires.txt.
+    let micloud = |version: &'static str| Sdist {
+        name: "micloud",
+        version,
+        requires_txt: Some("pycryptodome>=3\nclick-lite>=2\n\n[dev]\npytest\n"),
+        setup_py: Some("from setuptools import setup\nsetup(name='micloud')\n"),
+        packages: vec!["micloud"],
+        top_level_txt: true,
+        license: Some("MIT"),
+        summary: "Xiaomi cloud connect library.",
+        ..Sdist::default()
+    };
+    let served = |s: &Sdist| Served::new(s.filename(), s.build());
+    let mut yanked = served(&micloud("0.7"));
+    yanked.yanked = true;
+    let mut too_new = served(&micloud("0.8"));
+    too_new.requires_python = Some("<3.14");
+    let (wheel_name, wheel_bytes) = wheel("micloud", "0.6", &["click-lite"], &["micloud"]);
+    let (click_name, click_bytes) = wheel("click-lite", "2.1", &[], &["click_lite"]);
+    let hatchy = Sdist {
+        name: "hatchy",
+        version: "1.2",
+        requires: vec!["pycryptodome", "colorama; sys_platform == \"win32\""],
+        pyproject: Some(
+            "[build-system]\nrequires = [\"hatchling\", \"hatch-vcs\"]\nbuild-backend = \"hatchling.build\"\n",
+        ),
+        packages: vec!["hatchy"],
+        src_layout: true,
+        license: Some("Apache-2.0"),
+        summary: "A hatchling package with a src layout",
+        ..Sdist::default()
+    };
+    let poetic = Sdist {
+        name: "poetic",
+        version: "3.0",
+        requires: vec!["aiohttp>=3.9"],
+        pyproject: Some(
+            "[build-system]\nrequires = [\"poetry-core>=1.0.0\"]\nbuild-backend = \"poetry.core.masonry.api\"\n",
+        ),
+        packages: vec!["poetic"],
+        summary: "A poetry-core package",
+        ..Sdist::default()
+    };
+    let native = Sdist {
+        name: "fastnative",
+        version: "1.0",
+        setup_py: Some(
+            "from setuptools import Extension, setup\nsetup(ext_modules=[Extension('fastnative._speed', ['speed.c'])])\n",
+        ),
+        packages: vec!["fastnative"],
+        summary: "Compiled",
+        ..Sdist::default()
+    };
+    serve_index(&[
+        (
+            "micloud",
+            vec![
+                served(&micloud("0.5")),
+                served(&micloud("0.6")),
+                Served::new(wheel_name, wheel_bytes),
+                yanked,
+                too_new,
+            ],
+        ),
+        ("click-lite", vec![Served::new(click_name, click_bytes)]),
+        ("hatchy", vec![served(&hatchy)]),
+        ("poetic", vec![served(&poetic)]),
+        ("fastnative", vec![served(&native)]),
+    ])
+}
+
+fn run(case: &Case, index: &str, args: &[&str]) -> std::process::Output {
+    command(env!("CARGO_BIN_EXE_hacs-nix"), case.dir.path(), &case.mock)
+        .env("HACS_NIX_PYTHON_INDEX", index)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn sha256sum(bytes: &[u8]) -> String {
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("f");
+    std::fs::write(&path, bytes).unwrap();
+    let out = std::process::Command::new("sha256sum")
+        .arg(&path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn missing_requirements_are_packaged_and_the_component_builds() {
+    let index = index();
+    let mut case = Case::new();
+    case.source_release(
+        "o/cloudy",
+        "1.0.0",
+        "Needs packages nixpkgs lacks",
+        component(
+            "cloudy-1.0.0",
+            "cloudy",
+            &["micloud>=0.5", "hatchy==1.2", "poetic", "aiohttp>=3"],
+        ),
+    );
+    case.source_release(
+        "o/nativer",
+        "1.0.0",
+        "Needs compiled code",
+        component("nativer-1.0.0", "nativer", &["fastnative==1.0"]),
+    );
+    case.want("[cloudy]\nrepo = \"o/cloudy\"\n\n[nativer]\nrepo = \"o/nativer\"\n");
+    let out = run(&case, &index.url, &["update-components"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "nativer fails: {}", shown(&out));
+    for line in [
+        "+ python/micloud",
+        "0.6 (packaged: sdist, setuptools)",
+        "+ python/click-lite",
+        "2.1 (packaged: pure-Python wheel)",
+        "1.2 (packaged: sdist, hatch-vcs + hatchling)",
+        "3.0 (packaged: sdist, poetry-core)",
+    ] {
+        assert!(stdout.contains(line), "{line}: {}", shown(&out));
+    }
+    assert!(
+        stdout.contains("nativer") && stdout.contains("ext_modules"),
+        "the refusal says why: {}",
+        shown(&out)
+    );
+    let pkgs = case.pkgs();
+    assert!(!pkgs.join("python/fastnative").exists());
+    assert!(!pkgs.join("nativer").exists());
+
+    // The lock: each file and its hash, the hash that of the file as served (sha256sum), and
+    // why each package is there.
+    let lock: serde_json::Value =
+        serde_json::from_str(&read(&pkgs.join("components.lock.json"))).unwrap();
+    let python = lock["python"].as_object().unwrap();
+    assert_eq!(
+        python.keys().collect::<Vec<_>>(),
+        ["click-lite", "hatchy", "micloud", "poetic"]
+    );
+    for (attr, package) in python {
+        let file = package["file"].as_str().unwrap();
+        let digest =
+            hacs_nix::hash::Sha256Digest::parse(package["hash"].as_str().unwrap()).unwrap();
+        assert_eq!(digest.to_hex(), sha256sum(&index.files[file]), "{attr}");
+    }
+    assert_eq!(
+        python["micloud"]["file"], "micloud-0.6.tar.gz",
+        "0.7 is yanked, 0.8 excludes Python 3.14"
+    );
+    assert_eq!(
+        python["micloud"]["needed_by"],
+        serde_json::json!(["cloudy: micloud>=0.5"])
+    );
+    assert_eq!(
+        python["click-lite"]["needed_by"],
+        serde_json::json!(["micloud: click-lite>=2"])
+    );
+    assert_eq!(
+        python["micloud"]["dependencies"],
+        serde_json::json!(["click-lite", "pycryptodome"])
+    );
+    assert_eq!(
+        python["hatchy"]["import_names"],
+        serde_json::json!(["hatchy"]),
+        "from src/"
+    );
+    assert_eq!(
+        lock["components"]["cloudy"]["dependencies"],
+        serde_json::json!(["aiohttp", "hatchy", "micloud", "poetic"])
+    );
+
+    // Golden files.
+    insta::assert_snapshot!("python_index_default_nix", read(&pkgs.join("default.nix")));
+    for attr in ["micloud", "click-lite", "hatchy", "poetic"] {
+        insta::assert_snapshot!(
+            format!("python_{attr}_default_nix"),
+            read(&pkgs.join(format!("python/{attr}/default.nix")))
+        );
+    }
+
+    // The builder model: each package as nixpkgs' Python builder checks it, then the component
+    // with them installed.
+    let files = |name: &str| index.files.get(name).cloned();
+    for attr in ["micloud", "click-lite", "hatchy", "poetic"] {
+        let args = support::builder::build_python(case.dir.path(), attr, &files)
+            .unwrap_or_else(|e| panic!("{attr}: {e}"));
+        assert_eq!(args["src"]["fetcher"], "fetchPypi");
+    }
+    let built = case.build("cloudy").unwrap();
+    let installed: Vec<(String, String)> = built.args["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["pname"].as_str().unwrap().to_owned(),
+                d["version"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        installed.contains(&("micloud".to_owned(), "0.6".to_owned())),
+        "{installed:?}"
+    );
+    assert!(
+        installed.contains(&("hatchy".to_owned(), "1.2".to_owned())),
+        "{installed:?}"
+    );
+
+    // A rerun: the index is asked, nothing downloaded, nothing written.
+    let before = index.file_requests();
+    let out = run(
+        &case,
+        &index.url,
+        &["update-components", "--only", "cloudy"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Nothing to do"));
+    assert_eq!(index.file_requests(), before, "no file downloaded again");
+
+    // lint agrees offline; a hand edit of a generated package is caught.
+    let lint = run(&case, &index.url, &["lint"]);
+    assert!(
+        !String::from_utf8_lossy(&lint.stderr).contains("lint-python"),
+        "{}",
+        shown(&lint)
+    );
+    let hatchy = pkgs.join("python/hatchy/default.nix");
+    let original = read(&hatchy);
+    std::fs::write(&hatchy, original.replace("1.2", "1.3")).unwrap();
+    let lint = run(&case, &index.url, &["lint"]);
+    assert!(
+        String::from_utf8_lossy(&lint.stderr).contains("lint-generated-drift"),
+        "{}",
+        shown(&lint)
+    );
+    std::fs::write(&hatchy, original).unwrap();
+
+    // nixpkgs gains micloud: lint says so; the next run (offline: no index needed) switches to
+    // the set's package and deletes the generated ones nothing needs any more.
+    let set_path = pkgs.join("python-set.json");
+    let mut set: serde_json::Value = serde_json::from_str(&read(&set_path)).unwrap();
+    set["packages"]["micloud"] = serde_json::json!({ "pname": "micloud", "version": "0.6.1" });
+    std::fs::write(&set_path, serde_json::to_string_pretty(&set).unwrap()).unwrap();
+    let lint = run(&case, &index.url, &["lint"]);
+    assert!(
+        String::from_utf8_lossy(&lint.stderr).contains("lint-python-now-in-set"),
+        "{}",
+        shown(&lint)
+    );
+    let out = run(
+        &case,
+        support::pipeline::NO_PYTHON_INDEX,
+        &["update-components", "--offline", "--only", "cloudy"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("- python/micloud")
+            && stdout.contains("Home Assistant's set has it now: micloud 0.6.1"),
+        "{}",
+        shown(&out)
+    );
+    assert!(
+        stdout.contains("- python/click-lite") && stdout.contains("no component needs it any more")
+    );
+    assert!(!pkgs.join("python/micloud").exists() && !pkgs.join("python/click-lite").exists());
+    assert!(pkgs.join("python/hatchy/default.nix").exists());
+    let built = case.build("cloudy").unwrap();
+    let micloud = built.args["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["pname"] == "micloud")
+        .unwrap()
+        .clone();
+    assert_eq!(micloud["version"], "0.6.1", "the set's package now");
+}
+
+/// `deps` packages what is missing and says so; `--offline` leaves it missing; a component with
+/// `package-missing = false` is refused with that reason.
+#[test]
+fn deps_packages_and_the_switch_turns_it_off() {
+    let index = index();
+    let mut case = Case::new();
+    let manifest_path = case.dir.path().join("manifest.json");
+    std::fs::write(
+        &manifest_path,
+        manifest("cloudy", "1.0.0", &["micloud>=0.5", "poetic"]),
+    )
+    .unwrap();
+    let manifest_arg = manifest_path.to_str().unwrap();
+    let out = run(&case, &index.url, &["deps", manifest_arg]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    assert!(
+        stdout.contains("missing → packaged: micloud 0.6 (sdist, setuptools)")
+            && stdout.contains("missing → packaged: click-lite 2.1 (pure-Python wheel)")
+            && stdout.contains("missing → packaged: poetic 3.0 (sdist, poetry-core)"),
+        "{}",
+        shown(&out)
+    );
+    let out = run(
+        &case,
+        &index.url,
+        &["deps", manifest_arg, "--format", "json"],
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["packaged"].as_array().unwrap().len(), 3);
+    let out = run(&case, &index.url, &["deps", manifest_arg, "--offline"]);
+    assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
+
+    case.source_release(
+        "o/cloudy",
+        "1.0.0",
+        "x",
+        component("cloudy-1.0.0", "cloudy", &["micloud>=0.5"]),
+    );
+    case.want("[cloudy]\nrepo = \"o/cloudy\"\npackage-missing = false\n");
+    let out = run(&case, &index.url, &["update-components"]);
+    assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
+    assert!(
+        shown(&out).contains("package-missing = false"),
+        "{}",
+        shown(&out)
+    );
+    assert_eq!(
+        index.file_requests(),
+        6,
+        "only the two online deps runs downloaded (three files each)"
+    );
+
+    // `[python.micloud] version` pins the release; `provided` takes the set's attribute.
+    case.want("[cloudy]\nrepo = \"o/cloudy\"\n\n[python.micloud]\nversion = \"0.5\"\n");
+    let out = run(&case, &index.url, &["update-components"]);
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("+ python/micloud"));
+    let lock: serde_json::Value =
+        serde_json::from_str(&read(&case.pkgs().join("components.lock.json"))).unwrap();
+    assert_eq!(lock["python"]["micloud"]["version"], "0.5");
+    case.want("[cloudy]\nrepo = \"o/cloudy\"\n\n[python.micloud]\nprovided = true\n");
+    let out = run(&case, &index.url, &["update-components"]);
+    assert!(shown(&out).contains("deps-provided"), "{}", shown(&out));
+    assert!(!case.pkgs().join("python/micloud").exists());
+    let lock: serde_json::Value =
+        serde_json::from_str(&read(&case.pkgs().join("components.lock.json"))).unwrap();
+    assert!(lock.get("python").is_none(), "{lock}");
+    assert_eq!(
+        lock["components"]["cloudy"]["dependencies"],
+        serde_json::json!(["micloud"])
+    );
+}
