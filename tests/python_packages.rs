@@ -149,9 +149,25 @@ fn missing_requirements_are_packaged_and_the_component_builds() {
         component("nativer-1.0.0", "nativer", &["fastnative==1.0"]),
     );
     case.want("[cloudy]\nrepo = \"o/cloudy\"\n\n[nativer]\nrepo = \"o/nativer\"\n");
-    let out = run(&case, &index.url, &["update-components"]);
+    let report = case.dir.path().join("report.md");
+    let out = run(
+        &case,
+        &index.url,
+        &["update-components", "--report", report.to_str().unwrap()],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "nativer fails: {}", shown(&out));
+    let report = read(&report);
+    assert!(
+        report.contains("### Python packages generated from the Python index")
+            && report.contains(
+                "| `micloud` | **0.6** (new) | sdist, setuptools | `cloudy: micloud>=0.5` |"
+            )
+            && report.contains(
+                "| `click-lite` | **2.1** (new) | pure-Python wheel | `micloud: click-lite>=2` |"
+            ),
+        "{report}"
+    );
     for line in [
         "+ python/micloud",
         "0.6 (packaged: sdist, setuptools)",
