@@ -10,23 +10,8 @@ mod support;
 
 use std::path::Path;
 
-use support::craft::{dir, file, tar_gz};
 use support::index::{Sdist, Served, serve_index, wheel};
-use support::pipeline::{Case, command, manifest, shown};
-
-fn component(top: &str, domain: &str, requirements: &[&str]) -> Vec<u8> {
-    tar_gz(&[
-        dir(&format!("{top}/")),
-        file(
-            &format!("{top}/custom_components/{domain}/manifest.json"),
-            manifest(domain, "1.0.0", requirements).as_bytes(),
-        ),
-        file(
-            &format!("{top}/custom_components/{domain}/__init__.py"),
-            b"",
-        ),
-    ])
-}
+use support::pipeline::{Case, command, manifest, shown, source_component};
 
 /// The index: every case the packaging meets.
 fn index() -> support::index::Index {
@@ -136,8 +121,7 @@ fn missing_requirements_are_packaged_and_the_component_builds() {
         "o/cloudy",
         "1.0.0",
         "Needs packages nixpkgs lacks",
-        component(
-            "cloudy-1.0.0",
+        source_component(
             "cloudy",
             &["micloud>=0.5", "hatchy==1.2", "poetic", "aiohttp>=3"],
         ),
@@ -146,7 +130,7 @@ fn missing_requirements_are_packaged_and_the_component_builds() {
         "o/nativer",
         "1.0.0",
         "Needs compiled code",
-        component("nativer-1.0.0", "nativer", &["fastnative==1.0"]),
+        source_component("nativer", &["fastnative==1.0"]),
     );
     case.want("[cloudy]\nrepo = \"o/cloudy\"\n\n[nativer]\nrepo = \"o/nativer\"\n");
     let report = case.dir.path().join("report.md");
@@ -372,7 +356,7 @@ fn deps_packages_and_the_switch_turns_it_off() {
         "o/cloudy",
         "1.0.0",
         "x",
-        component("cloudy-1.0.0", "cloudy", &["micloud>=0.5"]),
+        source_component("cloudy", &["micloud>=0.5"]),
     );
     case.want("[cloudy]\nrepo = \"o/cloudy\"\npackage-missing = false\n");
     let out = run(&case, &index.url, &["update-components"]);

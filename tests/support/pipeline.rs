@@ -22,6 +22,24 @@ pub fn manifest(domain: &str, version: &str, requirements: &[&str]) -> String {
     .to_string()
 }
 
+/// A source archive `<domain>-1.0.0/` holding one integration whose manifest (version 1.0.0)
+/// lists `requirements`.
+pub fn source_component(domain: &str, requirements: &[&str]) -> Vec<u8> {
+    use super::craft::{dir, file, tar_gz};
+    let top = format!("{domain}-1.0.0");
+    tar_gz(&[
+        dir(&format!("{top}/")),
+        file(
+            &format!("{top}/custom_components/{domain}/manifest.json"),
+            manifest(domain, "1.0.0", requirements).as_bytes(),
+        ),
+        file(
+            &format!("{top}/custom_components/{domain}/__init__.py"),
+            b"",
+        ),
+    ])
+}
+
 pub struct Case {
     pub mock: MockGitHub,
     /// Download path (as under `https://github.com`) → bytes.

@@ -17,27 +17,11 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::craft::{dir, file, tar_gz};
 use support::index::{Sdist, Served, serve_index};
-use support::pipeline::{Case, command, manifest};
+use support::pipeline::{Case, command, source_component};
 
 const RUNS: usize = 9;
 const NAMES: [&str; 5] = ["alpha", "bravo", "charlie", "delta", "echo"];
-
-fn component(domain: &str, requirements: &[&str]) -> Vec<u8> {
-    let top = format!("{domain}-1.0.0");
-    tar_gz(&[
-        dir(&format!("{top}/")),
-        file(
-            &format!("{top}/custom_components/{domain}/manifest.json"),
-            manifest(domain, "1.0.0", requirements).as_bytes(),
-        ),
-        file(
-            &format!("{top}/custom_components/{domain}/__init__.py"),
-            b"",
-        ),
-    ])
-}
 
 fn median(mut times: Vec<Duration>) -> Duration {
     times.sort();
@@ -91,8 +75,13 @@ fn main() {
         .collect();
     let index = serve_index(&projects);
     let mut case = Case::new();
-    case.source_release("o/five", "1.0.0", "x", component("five", &NAMES));
-    case.source_release("o/none", "1.0.0", "x", component("none", &["aiohttp>=3"]));
+    case.source_release("o/five", "1.0.0", "x", source_component("five", &NAMES));
+    case.source_release(
+        "o/none",
+        "1.0.0",
+        "x",
+        source_component("none", &["aiohttp>=3"]),
+    );
     let five = "[five]\nrepo = \"o/five\"\n";
     let none = "[none]\nrepo = \"o/none\"\n";
 

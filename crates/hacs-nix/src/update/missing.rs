@@ -92,29 +92,9 @@ impl Draft {
     ) {
         let mut report = resolve_entry(&p.entry, &p.wanted, set, provided);
         // Say why a missing requirement was not packaged, where the check says it is missing.
-        for r in &report.resolutions {
-            if let Outcome::Missing { normalized } = &r.outcome {
-                let why = refused.get(normalized).cloned().or_else(|| {
-                    (!p.wanted.package_missing).then(|| {
-                        "package-missing = false for this component in pkgs/components.toml"
-                            .to_owned()
-                    })
-                });
-                if let Some(why) = why {
-                    report.findings.push(Finding::error(
-                        "deps-not-packaged",
-                        Location {
-                            file: r.manifest.clone(),
-                            ..Location::default()
-                        },
-                        format!("`{}` could not be packaged: {why}", r.requirement),
-                        format!(
-                            "package it by hand and mark it with [python.{normalized}] provided = true, or ignore it with a reason"
-                        ),
-                    ));
-                }
-            }
-        }
+        let switched_off = (!p.wanted.package_missing)
+            .then_some("package-missing = false for this component in pkgs/components.toml");
+        say_why_not_packaged(&mut report, refused, switched_off);
         let attr = p.attr.clone();
         self.findings
             .entry(attr.clone())
@@ -316,9 +296,20 @@ pub async fn resolve_packaging(
     .await;
     let mut report =
         crate::deps::resolve(manifests, minimum, &with(set, &packaged.packages), options);
+    say_why_not_packaged(&mut report, &packaged.refused, None);
+    (report, packaged)
+}
+
+/// A `deps-not-packaged` error for each requirement still missing, with the reason it was not
+/// packaged (`otherwise` when the packaging did not try).
+fn say_why_not_packaged(
+    report: &mut crate::deps::DepsReport,
+    refused: &BTreeMap<String, String>,
+    otherwise: Option<&str>,
+) {
     for r in &report.resolutions {
         if let Outcome::Missing { normalized } = &r.outcome
-            && let Some(why) = packaged.refused.get(normalized)
+            && let Some(why) = refused.get(normalized).map(String::as_str).or(otherwise)
         {
             report.findings.push(Finding::error(
                 "deps-not-packaged",
@@ -327,9 +318,10 @@ pub async fn resolve_packaging(
                     ..Location::default()
                 },
                 format!("`{}` could not be packaged: {why}", r.requirement),
-                "package it by hand, or ignore it in pkgs/components.toml with a reason",
+                format!(
+                    "package it by hand and mark it with [python.{normalized}] provided = true, or ignore it in pkgs/components.toml with a reason"
+                ),
             ));
         }
     }
-    (report, packaged)
 }
