@@ -7,6 +7,7 @@ mod support;
 use hacs_nix::pypi::{self, Kind, NotChosen, Project};
 use serde_json::json;
 use support::http::{Reply, serve};
+use support::index::{Served, serve_index};
 
 fn file(name: &str, requires_python: Option<&str>, yanked: serde_json::Value) -> serde_json::Value {
     json!({
@@ -413,8 +414,7 @@ fn missing_requirements_are_packaged_recursively() {
             sdist("needs-native", &["native"]),
         ),
     ];
-    let mut routes: Vec<(String, Reply)> = Vec::new();
-    let mut pages: std::collections::BTreeMap<String, Vec<serde_json::Value>> = Default::default();
+    let mut projects: std::collections::BTreeMap<String, Vec<Served>> = Default::default();
     for (name, bytes) in &files {
         let project = hacs_nix::requirement::normalize(
             name.split_once("-1.0")
@@ -422,34 +422,23 @@ fn missing_requirements_are_packaged_recursively() {
                 .unwrap()
                 .0,
         );
-        pages.entry(project).or_default().push(json!({
-            "filename": name, "url": format!("../../files/{name}"),
-            "hashes": { "sha256": hacs_nix::hash::Sha256Digest::of(bytes).to_hex() },
-        }));
-        routes.push((format!("/files/{name}"), Reply::Ok(bytes.clone())));
+        projects
+            .entry(project)
+            .or_default()
+            .push(Served::new((*name).to_owned(), bytes.clone()));
     }
-    pages.insert(
+    projects.insert(
         "native".to_owned(),
-        vec![
-            json!({ "filename": "native-1.0-cp314-cp314-manylinux_2_17_x86_64.whl",
-                     "url": "../../files/native.whl", "hashes": { "sha256": "00" } }),
-        ],
+        vec![Served::new(
+            "native-1.0-cp314-cp314-manylinux_2_17_x86_64.whl".to_owned(),
+            b"compiled".to_vec(),
+        )],
     );
-    for (project, files) in &pages {
-        routes.push((
-            format!("/simple/{project}/"),
-            Reply::Ok(
-                json!({ "name": project, "files": files })
-                    .to_string()
-                    .into_bytes(),
-            ),
-        ));
-    }
-    let routes: Vec<(&str, Reply)> = routes
+    let projects: Vec<(&str, Vec<Served>)> = projects
         .iter()
-        .map(|(p, r)| (p.as_str(), r.clone()))
+        .map(|(p, f)| (p.as_str(), f.clone()))
         .collect();
-    let server = serve(routes);
+    let index = serve_index(&projects);
     let set = hacs_nix::pyset::evaluate(
         &hacs_nix::pyset::Nixpkgs::parse(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -471,7 +460,7 @@ fn missing_requirements_are_packaged_recursively() {
         .unwrap();
     let packaged = rt.block_on(pypi::resolve::package_missing(
         &pypi::client().unwrap(),
-        &format!("{}/simple", server.base),
+        &index.url,
         &set,
         &missing,
         pypi::resolve::Context::default(),

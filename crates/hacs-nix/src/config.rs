@@ -104,6 +104,17 @@ pub struct Components {
     pub python: BTreeMap<String, PythonChoice>,
 }
 
+impl Components {
+    /// PEP 503 names marked `[python.<name>] provided = true`.
+    pub fn provided(&self) -> Vec<String> {
+        self.python
+            .iter()
+            .filter(|(_, choice)| choice.provided)
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+}
+
 /// The table holding Python package choices; no component may take its name (it is also the
 /// folder of the generated packages, `pkgs/python/`).
 pub const PYTHON_TABLE: &str = "python";

@@ -192,10 +192,9 @@ where
     }
     if let Some(set) = set {
         draft.resolve(components, old, set, options).await;
-        draft.python_set = Some(set.clone());
     }
-    draft.keep_python(old, set, &components.python);
-    draft.into_plan(old, existing)
+    draft.keep_python(old, set, components);
+    draft.into_plan(old, existing, set)
 }
 
 /// A plan being made: the new lock and what was learned on the way.
@@ -213,8 +212,6 @@ struct Draft {
     packaged: BTreeMap<String, pypi::Package>,
     /// Files downloaded from the Python index.
     python_downloads: usize,
-    /// Home Assistant's set, to say why a generated package was dropped.
-    python_set: Option<PythonSet>,
 }
 
 /// A pin waiting for its requirements to be resolved.
@@ -371,10 +368,10 @@ impl Draft {
 
     /// The files the new lock generates, compared with what is on disk. Components no longer
     /// wanted are dropped (the others were carried over in `requests`).
-    fn into_plan(mut self, old: &Lock, existing: &Existing) -> Plan {
+    fn into_plan(mut self, old: &Lock, existing: &Existing, set: Option<&PythonSet>) -> Plan {
         let (writes, removals) = files(&self.lock, old, existing, &mut self.failures);
         let changes = changes(old, &self.lock, &writes);
-        let python_changes = python_changes(old, &self.lock, self.python_set.as_ref());
+        let python_changes = python_changes(old, &self.lock, set);
         self.releases.retain(|attr, _| {
             changes
                 .iter()
@@ -751,15 +748,6 @@ fn files(
     (writes, removals)
 }
 
-/// How a generated package is built, for people.
-pub fn python_kind(package: &pypi::Package) -> String {
-    if package.extension == "whl" {
-        "pure-Python wheel".to_owned()
-    } else {
-        format!("sdist, {}", package.build_system.join(" + "))
-    }
-}
-
 fn python_changes(old: &Lock, new: &Lock, set: Option<&PythonSet>) -> Vec<PythonChange> {
     let mut out = Vec::new();
     for (attr, package) in &new.python {
@@ -777,7 +765,7 @@ fn python_changes(old: &Lock, new: &Lock, set: Option<&PythonSet>) -> Vec<Python
             kind,
             old_version: before.map(|b| b.version.clone()),
             new_version: Some(package.version.clone()),
-            detail: python_kind(package),
+            detail: package.built_from(),
         });
     }
     for (attr, package) in &old.python {

@@ -294,7 +294,7 @@ fn print_table(report: &DepsReport, packaged: &Packaged) -> Result<(), Failure> 
         }
     }
     for package in packaged.packages.values() {
-        let kind = update::python_kind(package);
+        let kind = package.built_from();
         text.push_str(&format!(
             "missing → packaged: {} {} ({kind})\n",
             package.attr, package.version

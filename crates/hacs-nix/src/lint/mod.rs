@@ -118,36 +118,24 @@ pub fn lint(options: &LintOptions) -> Vec<Finding> {
     }
 
     // Generated files are exactly what the lock generates.
-    let mut expected = Vec::new();
-    for (attr, entry) in &lock.components {
-        match nixgen::render_component(entry) {
-            Ok(text) => expected.push((pkgs.join(attr).join("default.nix"), text)),
-            Err(e) => findings.push(Finding::error(
-                "lint-lock-invalid",
-                Location::file(show(&lock_path)),
-                e.to_string(),
-                "run update-components",
-            )),
-        }
+    let (files, errors) = nixgen::render_all(&lock);
+    for (attr, e) in errors {
+        let message = if attr.starts_with("python.") {
+            format!("{attr}: {e}")
+        } else {
+            e.to_string()
+        };
+        findings.push(Finding::error(
+            "lint-lock-invalid",
+            Location::file(show(&lock_path)),
+            message,
+            "run update-components",
+        ));
     }
-    for (attr, package) in &lock.python {
-        match nixgen::render_python_package(package) {
-            Ok(text) => expected.push((pkgs.join("python").join(attr).join("default.nix"), text)),
-            Err(e) => findings.push(Finding::error(
-                "lint-lock-invalid",
-                Location::file(show(&lock_path)),
-                format!("python.{attr}: {e}"),
-                "run update-components",
-            )),
-        }
-    }
-    let index_components = lock
-        .components
-        .iter()
-        .map(|(a, e)| (a.as_str(), e.dependencies.as_slice()));
-    if let Ok(index) = nixgen::render_index(index_components, &lock.python) {
-        expected.push((pkgs.join("default.nix"), index));
-    }
+    let expected: Vec<(PathBuf, String)> = files
+        .into_iter()
+        .map(|(path, text)| (pkgs.join(path), text))
+        .collect();
     for (path, text) in &expected {
         match std::fs::read_to_string(path) {
             Ok(actual) if actual == *text => {}
@@ -182,26 +170,16 @@ pub fn lint(options: &LintOptions) -> Vec<Finding> {
         Some(user_lock) => users_set(options, user_lock, &snapshot_path, &show, &mut findings),
         None => checkout_set(options, &lock, &snapshot_path, &show, &mut findings),
     };
-    let provided: Vec<String> = components
+    let provided = components
         .as_ref()
-        .map(|c| {
-            c.python
-                .iter()
-                .filter(|(_, choice)| choice.provided)
-                .map(|(n, _)| n.clone())
-                .collect()
-        })
+        .map(config::Components::provided)
         .unwrap_or_default();
     let set = set.map(|set| {
         findings.extend(python_packages(&lock, &set, &provided, &show(&lock_path)));
-        let names = set.index();
-        let generated: Vec<(&str, &str, &str)> = lock
-            .python
-            .iter()
-            .filter(|(a, p)| names.find(&p.pname).is_none() && names.find(a).is_none())
-            .map(|(a, p)| (a.as_str(), p.pname.as_str(), p.version.as_str()))
-            .collect();
-        set.with_packages(generated)
+        crate::pypi::extend(
+            &set,
+            &crate::pypi::still_missing(&lock.python, &set, &provided),
+        )
     });
     if let Some(set) = &set {
         for (attr, entry) in &lock.components {

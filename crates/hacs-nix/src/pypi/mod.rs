@@ -415,6 +415,46 @@ pub struct Package {
     pub needed_by: Vec<String>,
 }
 
+impl Package {
+    /// How it is built, for people: `sdist, setuptools` or `pure-Python wheel`.
+    pub fn built_from(&self) -> String {
+        if self.extension == "whl" {
+            "pure-Python wheel".to_owned()
+        } else {
+            format!("sdist, {}", self.build_system.join(" + "))
+        }
+    }
+}
+
+/// The generated packages Home Assistant's set still lacks (by name or attribute), leaving out
+/// those the user says nixpkgs provides: the ones worth generating against `set`.
+pub fn still_missing(
+    packages: &std::collections::BTreeMap<String, Package>,
+    set: &crate::pyset::PythonSet,
+    provided: &[String],
+) -> std::collections::BTreeMap<String, Package> {
+    let names = set.index();
+    packages
+        .iter()
+        .filter(|(attr, p)| {
+            names.find(&p.pname).is_none() && names.find(attr).is_none() && !provided.contains(attr)
+        })
+        .map(|(a, p)| (a.clone(), p.clone()))
+        .collect()
+}
+
+/// `set` with generated `packages` added, as the components that get them see it.
+pub fn extend(
+    set: &crate::pyset::PythonSet,
+    packages: &std::collections::BTreeMap<String, Package>,
+) -> crate::pyset::PythonSet {
+    set.with_packages(
+        packages
+            .iter()
+            .map(|(a, p)| (a.as_str(), p.pname.as_str(), p.version.as_str())),
+    )
+}
+
 /// Build backends the generator can package, by `build-backend`, and the set's attributes
 /// `[build-system].requires` names map to; anything else that compiles code is refused.
 pub fn build_system(metadata: &metadata::Metadata) -> Result<Vec<String>, String> {

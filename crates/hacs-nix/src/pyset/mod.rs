@@ -436,7 +436,6 @@ impl PythonSet {
         text
     }
 
-    /// How this set's `packaging` evaluates specifiers (it runs nixpkgs' manifest check).
     /// This set with more packages (the generated ones), as the components see them.
     pub fn with_packages<'p>(
         &self,
@@ -458,6 +457,7 @@ impl PythonSet {
         set
     }
 
+    /// How this set's `packaging` evaluates specifiers (it runs nixpkgs' manifest check).
     pub fn semantics(&self) -> Semantics {
         let version = self.packages.get("packaging").map(|p| p.version.as_str());
         Semantics::of_packaging(version)

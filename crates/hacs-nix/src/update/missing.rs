@@ -6,11 +6,12 @@
 //! to ship replaces the generated one); the lock's packages are reused when the index still
 //! serves the same file. Offline, the lock's packages stand in for the index.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Draft, Failure, Pending, UpdateOptions, accepted, apply_deps, resolve_entry};
-use crate::config::{Components, PythonChoice};
-use crate::deps::Outcome;
+use crate::config::Components;
+use crate::deps::{DepsReport, Outcome, Resolution};
 use crate::finding::{Finding, Location};
 use crate::lock::Lock;
 use crate::pypi::{self, resolve::Wanted};
@@ -30,32 +31,37 @@ impl Draft {
         options: &UpdateOptions,
     ) {
         let pending = std::mem::take(&mut self.pending);
-        let provided = provided(&components.python);
-        let locked = usable(&old.python, set, &provided);
+        let provided = components.provided();
         let base = if options.offline {
-            with(set, &locked)
+            Cow::Owned(pypi::extend(
+                set,
+                &pypi::still_missing(&old.python, set, &provided),
+            ))
         } else {
-            set.clone()
+            Cow::Borrowed(set)
         };
+        let reports: Vec<DepsReport> = pending
+            .iter()
+            .map(|p| resolve_entry(&p.entry, &p.wanted, &base, &provided))
+            .collect();
         let mut wanted = Vec::new();
         if !options.offline {
-            for p in pending.iter().filter(|p| p.wanted.package_missing) {
-                let report = resolve_entry(&p.entry, &p.wanted, &base, &provided);
-                for r in &report.resolutions {
-                    if let Outcome::Missing { .. } = r.outcome
-                        && let Ok(req) = requirement::parse(&r.requirement)
-                    {
-                        wanted.push(Wanted {
-                            requirement: req,
-                            needed_by: format!("{}: {}", p.attr, r.requirement),
-                        });
-                    }
+            for (p, report) in pending.iter().zip(&reports) {
+                if p.wanted.package_missing {
+                    wanted.extend(missing_of(report, |r| {
+                        format!("{}: {}", p.attr, r.requirement)
+                    }));
                 }
             }
         }
         let mut refused = BTreeMap::new();
         if !wanted.is_empty() {
-            let packaged = package(&wanted, set, old, components, options).await;
+            let context = pypi::resolve::Context {
+                locked: Some(&old.python),
+                choices: Some(&components.python),
+                limits: options.python_limits,
+            };
+            let packaged = package(&wanted, set, options.python_index.as_deref(), context).await;
             self.python_downloads += packaged.downloads;
             for note in packaged.notes {
                 self.findings
@@ -71,14 +77,16 @@ impl Draft {
             refused = packaged.refused;
             self.packaged = packaged.packages;
         }
-        let generated = with(&base, &self.packaged);
-        for p in pending {
-            let set = if p.wanted.package_missing {
-                &generated
-            } else {
-                &base
-            };
-            self.settle_requirements(p, set, &provided, &refused);
+        // Only a pin that missed something can resolve differently with the new packages.
+        let generated = (!self.packaged.is_empty()).then(|| pypi::extend(&base, &self.packaged));
+        for (p, report) in pending.into_iter().zip(reports) {
+            match &generated {
+                Some(generated) if p.wanted.package_missing && misses(&report) => {
+                    let report = resolve_entry(&p.entry, &p.wanted, generated, &provided);
+                    self.settle_requirements(p, report, generated, &refused);
+                }
+                _ => self.settle_requirements(p, report, &base, &refused),
+            }
         }
     }
 
@@ -86,11 +94,10 @@ impl Draft {
     fn settle_requirements(
         &mut self,
         p: Pending,
+        mut report: DepsReport,
         set: &PythonSet,
-        provided: &[String],
         refused: &BTreeMap<String, String>,
     ) {
-        let mut report = resolve_entry(&p.entry, &p.wanted, set, provided);
         // Say why a missing requirement was not packaged, where the check says it is missing.
         let switched_off = (!p.wanted.package_missing)
             .then_some("package-missing = false for this component in pkgs/components.toml");
@@ -137,11 +144,10 @@ impl Draft {
         &mut self,
         old: &Lock,
         set: Option<&PythonSet>,
-        choices: &BTreeMap<String, PythonChoice>,
+        components: &Components,
     ) {
-        let provided = provided(choices);
         let old_usable = match set {
-            Some(set) => usable(&old.python, set, &provided),
+            Some(set) => pypi::still_missing(&old.python, set, &components.provided()),
             None => old.python.clone(),
         };
         let mut queue: Vec<String> = self
@@ -168,72 +174,55 @@ impl Draft {
     }
 }
 
-/// `[python.<name>] provided = true` names.
-fn provided(choices: &BTreeMap<String, PythonChoice>) -> Vec<String> {
-    choices
+/// The requirements of `report` Home Assistant's set lacks, to package; `needed_by` says who
+/// asked for each.
+fn missing_of(report: &DepsReport, needed_by: impl Fn(&Resolution) -> String) -> Vec<Wanted> {
+    report
+        .resolutions
         .iter()
-        .filter(|(_, c)| c.provided)
-        .map(|(n, _)| n.clone())
-        .collect()
-}
-
-/// The lock's packages still worth generating: Home Assistant's set lacks them and the user
-/// has not said nixpkgs provides them.
-fn usable(
-    locked: &BTreeMap<String, pypi::Package>,
-    set: &PythonSet,
-    provided: &[String],
-) -> BTreeMap<String, pypi::Package> {
-    let names = set.index();
-    locked
-        .iter()
-        .filter(|(attr, p)| {
-            names.find(&p.pname).is_none() && names.find(attr).is_none() && !provided.contains(attr)
+        .filter(|r| matches!(r.outcome, Outcome::Missing { .. }))
+        .filter_map(|r| {
+            Some(Wanted {
+                requirement: requirement::parse(&r.requirement).ok()?,
+                needed_by: needed_by(r),
+            })
         })
-        .map(|(a, p)| (a.clone(), p.clone()))
         .collect()
 }
 
-/// `set` with `packages` added.
-fn with(set: &PythonSet, packages: &BTreeMap<String, pypi::Package>) -> PythonSet {
-    set.with_packages(
-        packages
-            .iter()
-            .map(|(a, p)| (a.as_str(), p.pname.as_str(), p.version.as_str())),
-    )
+/// Whether a report has something generated packages could change: a missing requirement, or an
+/// unparsable one whose name matched nothing.
+fn misses(report: &DepsReport) -> bool {
+    report.resolutions.iter().any(|r| {
+        matches!(
+            r.outcome,
+            Outcome::Missing { .. } | Outcome::Unparsable { attr: None, .. }
+        )
+    })
 }
 
 /// Packages `wanted` from the index the user's pip is configured for.
 async fn package(
     wanted: &[Wanted],
     set: &PythonSet,
-    old: &Lock,
-    components: &Components,
-    options: &UpdateOptions,
+    index: Option<&str>,
+    context: pypi::resolve::Context<'_>,
 ) -> pypi::resolve::Packaged {
-    let reached = match &options.python_index {
-        Some(url) => Ok(url.clone()),
+    let reached = match index {
+        Some(url) => Ok(url.to_owned()),
         None => pypi::index_url("python3"),
     }
     .and_then(|index| pypi::client().map(|client| (index, client)));
     match reached {
         Ok((index, client)) => {
-            pypi::resolve::package_missing(
-                &client,
-                &index,
-                set,
-                wanted,
-                pypi::resolve::Context {
-                    locked: Some(&old.python),
-                    choices: Some(&components.python),
-                    limits: options.python_limits,
-                },
-            )
-            .await
+            pypi::resolve::package_missing(&client, &index, set, wanted, context).await
         }
         // No index at all: what the lock already has stays; the rest cannot be packaged.
         Err(e) => {
-            let packages = usable(&old.python, set, &[]);
+            let packages = context
+                .locked
+                .map(|locked| pypi::still_missing(locked, set, &[]))
+                .unwrap_or_default();
             let refused = wanted
                 .iter()
                 .filter(|w| !packages.contains_key(&w.requirement.normalized))
@@ -268,34 +257,21 @@ pub async fn resolve_packaging(
     limits: pypi::resolve::Limits,
 ) -> (crate::deps::DepsReport, pypi::resolve::Packaged) {
     let first = crate::deps::resolve(manifests, minimum, set, options);
-    let wanted: Vec<Wanted> = first
-        .resolutions
-        .iter()
-        .filter(|r| matches!(r.outcome, Outcome::Missing { .. }))
-        .filter_map(|r| {
-            Some(Wanted {
-                requirement: requirement::parse(&r.requirement).ok()?,
-                needed_by: format!("{}: {}", r.manifest, r.requirement),
-            })
-        })
-        .collect();
+    let wanted = missing_of(&first, |r| format!("{}: {}", r.manifest, r.requirement));
     if wanted.is_empty() {
         return (first, pypi::resolve::Packaged::default());
     }
-    let packaged = package(
-        &wanted,
-        set,
-        &Lock::new(),
-        &Components::default(),
-        &UpdateOptions {
-            python_index: python_index.map(str::to_owned),
-            python_limits: limits,
-            ..UpdateOptions::default()
-        },
-    )
-    .await;
-    let mut report =
-        crate::deps::resolve(manifests, minimum, &with(set, &packaged.packages), options);
+    let context = pypi::resolve::Context {
+        limits,
+        ..pypi::resolve::Context::default()
+    };
+    let packaged = package(&wanted, set, python_index, context).await;
+    let mut report = crate::deps::resolve(
+        manifests,
+        minimum,
+        &pypi::extend(set, &packaged.packages),
+        options,
+    );
     say_why_not_packaged(&mut report, &packaged.refused, None);
     (report, packaged)
 }
