@@ -24,7 +24,11 @@ fn project(files: Vec<serde_json::Value>) -> Project {
 }
 
 fn choose(project: &Project, requirement: &str) -> Result<pypi::Chosen, NotChosen> {
-    pypi::choose(project, &pypi::requirement(requirement).unwrap(), "3.14.0")
+    pypi::choose(
+        project,
+        &hacs_nix::requirement::parse(requirement).unwrap(),
+        "3.14.0",
+    )
 }
 
 #[test]
@@ -450,7 +454,7 @@ fn missing_requirements_are_packaged_recursively() {
     let missing: Vec<_> = ["alpha", "cyc-a", "needs-native"]
         .iter()
         .map(|r| pypi::resolve::Wanted {
-            requirement: pypi::requirement(r).unwrap(),
+            requirement: hacs_nix::requirement::parse(r).unwrap(),
             needed_by: format!("test: {r}"),
         })
         .collect();

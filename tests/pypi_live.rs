@@ -44,7 +44,7 @@ fn micloud_as_pip_downloads_it() {
         .unwrap();
     let chosen = pypi::choose(
         &files,
-        &pypi::requirement("micloud==0.6").unwrap(),
+        &hacs_nix::requirement::parse("micloud==0.6").unwrap(),
         "3.14.0",
     )
     .unwrap();

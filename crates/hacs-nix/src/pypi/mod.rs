@@ -374,11 +374,6 @@ pub async fn download(
     }
 }
 
-/// The requirement as `choose` reads it, for callers holding only the text.
-pub fn requirement(text: &str) -> Option<Requirement> {
-    requirement::parse(text).ok()
-}
-
 /// A package the generator writes for a requirement Home Assistant's set lacks.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Package {
