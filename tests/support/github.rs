@@ -51,6 +51,8 @@ pub struct State {
     /// Releases per page at most (small, to exercise pagination).
     pub page_size: usize,
     pub log: Vec<Request>,
+    /// Any other path (HACS's lists and data service) → bytes, served with an ETag.
+    pub pages: HashMap<String, Vec<u8>>,
 }
 
 #[derive(Clone)]
@@ -97,6 +99,21 @@ impl MockGitHub {
             .unwrap()
             .downloads
             .insert(path.to_owned(), bytes);
+    }
+
+    /// Serves `bytes` at `path` (with an ETag and `304`s), e.g. `/hacs-default/integration`.
+    pub fn add_page(&self, path: &str, bytes: Vec<u8>) {
+        self.state
+            .lock()
+            .unwrap()
+            .pages
+            .insert(path.to_owned(), bytes);
+    }
+
+    /// The base URLs of HACS's lists and data service on this server.
+    pub fn catalogue_urls(&self) -> (String, String) {
+        let base = self.api.trim_end_matches("/api");
+        (format!("{base}/hacs-default"), format!("{base}/hacs-data"))
     }
 
     /// Queues faults for a path (with query, as requested; e.g. `/api/repos/o/r`).
@@ -226,6 +243,13 @@ type Answer = (u16, Vec<(&'static str, String)>, Vec<u8>);
 
 fn route(path: &str, headers: &HashMap<String, String>, state: &Mutex<State>) -> Answer {
     let s = state.lock().unwrap();
+    if let Some(bytes) = s.pages.get(path) {
+        let etag = format!("\"{}\"", &hacs_nix::hash::Sha256Digest::of(bytes).to_hex()[..16]);
+        if headers.get("if-none-match") == Some(&etag) {
+            return (304, vec![("ETag", etag)], Vec::new());
+        }
+        return (200, vec![("ETag", etag)], bytes.clone());
+    }
     if let Some(rest) = path.strip_prefix("/dl") {
         // GitHub decodes the path, as a tag with spaces or `$` reaches it percent-encoded.
         return match s.downloads.get(&decode(rest)) {

@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod builder;
+pub mod catalogue;
 pub mod craft;
 pub mod github;
 pub mod http;

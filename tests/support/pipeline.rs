@@ -147,8 +147,11 @@ pub const NO_PYTHON_INDEX: &str = "http://127.0.0.1:9/simple";
 /// no token, no colour, and no Python index (a test serving one sets `HACS_NIX_PYTHON_INDEX`).
 pub fn command(program: &str, dir: &Path, mock: &MockGitHub) -> Command {
     let mut command = Command::new(program);
+    let (lists, data) = mock.catalogue_urls();
     command
         .current_dir(dir)
+        .env("HACS_NIX_HACS_LISTS", lists)
+        .env("HACS_NIX_HACS_DATA", data)
         .env("HACS_NIX_GITHUB_API", &mock.api)
         .env("HACS_NIX_GITHUB_DOWNLOAD", &mock.download)
         .env("XDG_CACHE_HOME", dir.join(".cache"))

@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand};
     bin_name = "hacs-nix",
     version,
     about = "Pin Home Assistant custom components as Nix derivations that build the first time",
-    after_help = "In a checkout of hacs-nix, `cargo xtask <command>` runs the same.\n\nExamples:\n  cargo xtask update-components\n  cargo xtask add frenck/spook\n  cargo xtask lint\n  cargo xtask check ./hacs.zip --tag 2.0.5\n  cargo xtask prefetch https://github.com/hacs/integration/releases/download/2.0.5/hacs.zip --no-strip-root\n  cargo xtask prefetch ./release.tar.gz --json"
+    after_help = "In a checkout of hacs-nix, `cargo xtask <command>` runs the same.\n\nExamples:\n  cargo xtask update-components\n  cargo xtask add frenck/spook\n  cargo xtask search adaptive lighting\n  cargo xtask survey --limit 50 --format markdown\n  cargo xtask lint\n  cargo xtask check ./hacs.zip --tag 2.0.5\n  cargo xtask prefetch https://github.com/hacs/integration/releases/download/2.0.5/hacs.zip --no-strip-root\n  cargo xtask prefetch ./release.tar.gz --json"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -29,6 +29,7 @@ enum Command {
     Check(commands::check::Args),
     Deps(commands::deps::Args),
     Prefetch(commands::prefetch::Args),
+    Search(commands::search::Args),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
         Command::Check(args) => commands::check::run(args),
         Command::Deps(args) => commands::deps::run(args),
         Command::Prefetch(args) => commands::prefetch::run(args),
+        Command::Search(args) => commands::search::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -11,6 +11,7 @@
 
 pub mod apply;
 pub mod archive;
+pub mod catalogue;
 pub mod config;
 pub mod deps;
 pub mod download;

@@ -1,7 +1,9 @@
+pub mod catalogue_add;
 pub mod check;
 pub mod deps;
 pub mod lint;
 pub mod prefetch;
+pub mod search;
 pub mod update;
 
 use std::io::IsTerminal;

@@ -31,13 +31,20 @@ pub struct UpdateArgs {
 
 #[derive(Debug, clap::Args)]
 #[command(
-    about = "Add a GitHub repository to pkgs/components.toml and pin it",
-    after_help = "Examples:\n  cargo xtask add frenck/spook\n  cargo xtask add thomasloven/hass-browser_mod --attr browser_mod\n\n\
+    about = "Add an integration (by domain, name or owner/repo) to pkgs/components.toml and pin it",
+    after_help = "Examples:\n  cargo xtask add spook\n  cargo xtask add \"Adaptive Lighting\"\n  cargo xtask add frenck/spook\n  \
+                  cargo xtask add thomasloven/hass-browser_mod --attr browser_mod\n\n\
+                  A domain or a name is looked up in HACS's catalogue (several matches: the candidates are listed,\n\
+                  exit 1). Repositories HACS blacklisted or removed are refused with HACS's reason unless --force.\n\
+                  Any GitHub owner/repo can be added, listed in HACS or not.\n\
                   The attribute is the integration's domain unless --attr names it."
 )]
 pub struct AddArgs {
-    /// `owner/repo` on GitHub.
+    /// A domain (`spook`), an integration's or repository's name, or `owner/repo` on GitHub.
     repo: String,
+    /// Add it even though HACS blacklisted or removed it.
+    #[arg(long)]
+    force: bool,
     /// The attribute name (default: the integration's domain).
     #[arg(long)]
     attr: Option<String>,
@@ -105,14 +112,7 @@ pub fn run_update(args: UpdateArgs) -> Result<ExitCode, Failure> {
 
 pub fn run_add(args: AddArgs) -> Result<ExitCode, Failure> {
     let common = args.common;
-    let repo = RepoId::parse(&args.repo).ok_or_else(|| {
-        Failure::could_not_run(
-            "config-repo",
-            format!("`{}` is not owner/repo", args.repo),
-            None,
-            Some("e.g. cargo xtask add frenck/spook"),
-        )
-    })?;
+    let (repo, listed_domain) = super::catalogue_add::resolve(&args.repo, args.force, common.offline)?;
     let checkout = lock_checkout(&common)?;
     let components_path = checkout.pkgs().join("components.toml");
     let text = if components_path.exists() {
@@ -133,9 +133,10 @@ pub fn run_add(args: AddArgs) -> Result<ExitCode, Failure> {
             Some("run update-components to update it"),
         ));
     }
-    let attr = match args.attr {
-        Some(attr) => attr,
-        None => domain_of(&github(&common)?, &repo)?,
+    let attr = match (args.attr, listed_domain) {
+        (Some(attr), _) => attr,
+        (None, Some(domain)) if config::is_path_attribute(&domain) => domain,
+        (None, _) => domain_of(&github(&common)?, &repo)?,
     };
     if !config::is_path_attribute(&attr) || components.entries.contains_key(&attr) {
         return Err(Failure::could_not_run(

@@ -518,6 +518,52 @@ impl GitHub {
     }
 }
 
+/// JSON documents from hosts that are not GitHub's API (HACS's lists and data service): no
+/// token is ever sent to them; answers are kept with their ETags when a cache is given.
+#[derive(Debug)]
+pub struct JsonSource {
+    engine: http::Engine,
+}
+
+const PLAIN_JSON: &str = "application/json";
+
+impl JsonSource {
+    pub fn new(cache: Option<EtagCache>, retry: RetryPolicy) -> Result<Self, ForgeError> {
+        install_tls_provider();
+        let settings = Settings::default();
+        let client = reqwest::Client::builder()
+            .user_agent(settings.user_agent)
+            .connect_timeout(settings.connect_timeout)
+            .read_timeout(settings.read_timeout)
+            .build()
+            .map_err(|e| ForgeError::BadResponse {
+                url: String::new(),
+                detail: http::describe(&e),
+            })?;
+        Ok(Self {
+            engine: http::Engine::new(client, None, cache, retry),
+        })
+    }
+
+    /// The document, `None` for 404.
+    pub async fn get(&self, url: &str) -> Result<Option<String>, ForgeError> {
+        Ok(self.engine.get(url, PLAIN_JSON).await?.map(|a| a.body))
+    }
+
+    /// The document as last fetched, from the cache alone.
+    pub fn cached(&self, url: &str) -> Option<String> {
+        self.engine
+            .cache
+            .as_ref()
+            .and_then(|c| c.get(url, PLAIN_JSON, false))
+            .map(|e| e.body)
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.engine.requests()
+    }
+}
+
 /// The `rel="next"` URL of a `Link` header.
 fn next_link(link: &str) -> Option<String> {
     link.split(',').find_map(|part| {
