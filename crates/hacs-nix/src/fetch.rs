@@ -309,8 +309,35 @@ fn check_name_against_content(url: &str, file: &mut std::fs::File) -> Result<(),
     }
 }
 
-/// Fetches many components, at most `jobs` at a time, results in the order asked; `progress`
-/// makes the progress reporter of each download.
+/// Fetches many components, at most `jobs` at a time, and hands each to `finish` while its
+/// tree is in memory: the tree (and, for a zip, its open file) is dropped before the worker
+/// takes the next component, so memory and open files stay bounded whatever the count.
+/// Results come as they complete, each with its index in `requests`; one slow repository holds
+/// back nothing but its own slot.
+pub fn fetch_each<'a, P, B, F, T>(
+    github: &'a GitHub,
+    requests: &'a [FetchRequest],
+    jobs: usize,
+    progress: &'a P,
+    finish: &'a F,
+) -> impl futures_util::Stream<Item = (usize, T)> + 'a
+where
+    P: Fn(&RepoId) -> B,
+    B: Progress + 'a,
+    F: Fn(usize, Result<Fetched, FetchError>) -> T,
+    T: 'a,
+{
+    futures_util::stream::iter(requests.iter().enumerate())
+        .map(move |(index, request)| async move {
+            let bar = progress(&request.repo);
+            let fetched = fetch(github, request, &bar).await;
+            (index, finish(index, fetched))
+        })
+        .buffer_unordered(jobs.max(1))
+}
+
+/// [`fetch_each`] with the fetched components themselves, in the order asked (trees kept: for
+/// a handful of components and for tests).
 pub async fn fetch_all<P, B>(
     github: &GitHub,
     requests: &[FetchRequest],
@@ -321,13 +348,11 @@ where
     P: Fn(&RepoId) -> B,
     B: Progress,
 {
-    let progress = &progress;
-    futures_util::stream::iter(requests)
-        .map(|request| async move {
-            let bar = progress(&request.repo);
-            fetch(github, request, &bar).await
-        })
-        .buffered(jobs.max(1))
-        .collect()
-        .await
+    let keep = |_: usize, fetched| fetched;
+    let mut results: Vec<(usize, Result<Fetched, FetchError>)> =
+        fetch_each(github, requests, jobs, &progress, &keep)
+            .collect()
+            .await;
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, r)| r).collect()
 }

@@ -29,6 +29,7 @@ pub mod pypi;
 pub mod pyset;
 pub mod report;
 pub mod requirement;
+pub mod survey;
 pub mod tree;
 pub mod update;
 

@@ -180,16 +180,33 @@ where
         ..Draft::default()
     };
     let (attrs, requests) = draft.requests(components, old, set, options);
-    let results = fetch::fetch_all(github, &requests, options.jobs.max(1), progress).await;
-    for (attr, result) in attrs.iter().zip(results) {
-        draft.settle(
-            attr,
-            &components.entries[attr],
-            old.components.get(attr),
-            result,
-            set,
-        );
+    // Each component is analysed in its worker while its tree is in memory; the tree is gone
+    // before the worker takes the next one, and results are settled as they complete.
+    let analyse = |index: usize, result: Result<Fetched, fetch::FetchError>| {
+        let attr = attrs.get(index).map_or("", String::as_str);
+        match components.entries.get(attr) {
+            Some(wanted) => analyse(attr, wanted, result, set),
+            None => Analysed::of(result),
+        }
+    };
+    let progress = &progress;
+    let mut results = std::pin::pin!(fetch::fetch_each(
+        github,
+        &requests,
+        options.jobs.max(1),
+        progress,
+        &analyse,
+    ));
+    while let Some((index, analysed)) = futures_util::StreamExt::next(&mut results).await {
+        let Some((attr, wanted)) = attrs
+            .get(index)
+            .and_then(|a| Some((a, components.entries.get(a)?)))
+        else {
+            continue;
+        };
+        draft.settle(attr, wanted, old.components.get(attr), analysed, set);
     }
+    draft.pending.sort_by(|a, b| a.attr.cmp(&b.attr));
     if let Some(set) = set {
         draft.resolve(components, old, set, options).await;
     }
@@ -306,17 +323,23 @@ impl Draft {
         attr: &str,
         wanted: &Wanted,
         previous: Option<&LockEntry>,
-        result: Result<Fetched, fetch::FetchError>,
+        analysed: Analysed,
         set: Option<&PythonSet>,
     ) {
-        let outcome = match result {
+        if !analysed.findings.is_empty() {
+            self.findings
+                .entry(attr.to_owned())
+                .or_default()
+                .extend(analysed.findings);
+        }
+        let outcome = match analysed.fetched {
             Err(e) => Err(Failure {
                 attr: attr.to_owned(),
                 rule: e.rule_id().to_owned(),
                 message: e.to_string(),
             }),
             Ok(fetched) => {
-                if !fetched.unchanged() {
+                if analysed.downloaded {
                     self.downloads += 1;
                     if let Some(release) = &fetched.chosen.release {
                         let info = ReleaseInfo {
@@ -327,28 +350,31 @@ impl Draft {
                         self.releases.insert(attr.to_owned(), info);
                     }
                 }
-                match (fetched.unchanged(), previous, set) {
-                    (true, Some(entry), _) => Ok(self.kept(attr, wanted, entry, set)),
-                    (_, _, Some(set)) => {
-                        pin_component(attr, wanted, fetched, set, &mut self.findings).map(|entry| {
-                            self.pending.push(Pending {
-                                attr: attr.to_owned(),
-                                wanted: wanted.clone(),
-                                entry: entry.clone(),
-                                previous: previous.cloned(),
-                                new_pin: true,
-                            });
-                            // Stands until its requirements are resolved.
-                            previous.cloned().unwrap_or(entry)
-                        })
-                    }
-                    (_, _, None) => Err(Failure {
+                match (analysed.downloaded, previous, analysed.pinned) {
+                    (false, Some(entry), _) => Ok(self.kept(attr, wanted, entry, set)),
+                    (_, _, Some(pinned)) => pinned.map(|entry| {
+                        self.pending.push(Pending {
+                            attr: attr.to_owned(),
+                            wanted: wanted.clone(),
+                            entry: entry.clone(),
+                            previous: previous.cloned(),
+                            new_pin: true,
+                        });
+                        // Stands until its requirements are resolved.
+                        previous.cloned().unwrap_or(entry)
+                    }),
+                    (_, _, None) if set.is_none() => Err(Failure {
                         attr: attr.to_owned(),
                         rule: "pyset-none".to_owned(),
                         message: format!(
                             "{} {} is new, but without Home Assistant's Python set its requirements cannot be checked; pass --nixpkgs or keep flake.lock beside pkgs/",
                             fetched.repo, fetched.pin.version
                         ),
+                    }),
+                    (_, _, None) => Err(Failure {
+                        attr: attr.to_owned(),
+                        rule: "internal".to_owned(),
+                        message: "nothing was downloaded for a new pin".to_owned(),
                     }),
                 }
             }
@@ -369,6 +395,8 @@ impl Draft {
     /// The files the new lock generates, compared with what is on disk. Components no longer
     /// wanted are dropped (the others were carried over in `requests`).
     fn into_plan(mut self, old: &Lock, existing: &Existing, set: Option<&PythonSet>) -> Plan {
+        // Components finish in any order; the plan reads the same whatever it was.
+        self.failures.sort_by(|a, b| a.attr.cmp(&b.attr));
         let (writes, removals) = files(&self.lock, old, existing, &mut self.failures);
         let changes = changes(old, &self.lock, &writes);
         let python_changes = python_changes(old, &self.lock, set);
@@ -418,7 +446,7 @@ fn deps_options(wanted: &Wanted) -> DepsOptions {
 
 /// The requirements of an entry resolved against `set` (Home Assistant's, with the generated
 /// packages when there are any).
-fn resolve_entry(
+pub(crate) fn resolve_entry(
     entry: &LockEntry,
     wanted: &Wanted,
     set: &PythonSet,
@@ -505,14 +533,64 @@ fn fixed_by(rule: &str, fixes: &[Fix]) -> bool {
     }
 }
 
-/// A new release, downloaded: analysed as nixpkgs would build it, its requirements resolved,
-/// and turned into a lock entry with the fixes it needs, or refused with the reason.
-fn pin_component(
+/// A fetched component after its worker analysed it: the tree is gone.
+#[derive(Debug)]
+pub(crate) struct Analysed {
+    /// The fetch's outcome, its tree dropped.
+    pub fetched: Result<Fetched, fetch::FetchError>,
+    pub downloaded: bool,
+    /// A new release's pin, or why it cannot be pinned (only with a Python set).
+    pub pinned: Option<Result<LockEntry, Failure>>,
+    pub findings: Vec<Finding>,
+}
+
+impl Analysed {
+    fn of(result: Result<Fetched, fetch::FetchError>) -> Self {
+        let mut fetched = result;
+        let downloaded = fetched.as_ref().is_ok_and(|f| !f.unchanged());
+        if let Ok(f) = &mut fetched {
+            f.tree = None;
+        }
+        Self {
+            fetched,
+            downloaded,
+            pinned: None,
+            findings: Vec::new(),
+        }
+    }
+}
+
+/// What the worker does with a download: pin it (when there is a set to check against).
+pub(crate) fn analyse(
     attr: &str,
     wanted: &Wanted,
-    mut fetched: Fetched,
+    result: Result<Fetched, fetch::FetchError>,
+    set: Option<&PythonSet>,
+) -> Analysed {
+    match (result, set) {
+        (Ok(mut fetched), Some(set)) if !fetched.unchanged() => {
+            let mut findings = Vec::new();
+            let pinned = pin_component(attr, wanted, &mut fetched, set, &mut findings);
+            fetched.tree = None;
+            Analysed {
+                fetched: Ok(fetched),
+                downloaded: true,
+                pinned: Some(pinned),
+                findings,
+            }
+        }
+        (other, _) => Analysed::of(other),
+    }
+}
+
+/// A new release, downloaded: analysed as nixpkgs would build it, its requirements resolved,
+/// and turned into a lock entry with the fixes it needs, or refused with the reason.
+pub(crate) fn pin_component(
+    attr: &str,
+    wanted: &Wanted,
+    fetched: &mut Fetched,
     set: &PythonSet,
-    findings: &mut BTreeMap<String, Vec<Finding>>,
+    findings: &mut Vec<Finding>,
 ) -> Result<LockEntry, Failure> {
     let fail = |rule: &str, message: String| Failure {
         attr: attr.to_owned(),
@@ -525,12 +603,11 @@ fn pin_component(
             "nothing was downloaded for a new pin".to_owned(),
         ));
     };
-    let analysis = analyse_fetched(&mut tree, &fetched);
+    let analysis = analyse_fetched(&mut tree, fetched);
+    let requirements = hook_requirements(&mut tree, &analysis);
+    drop(tree);
     if let Err(failure) = refuse_blocking(&analysis, &fail) {
-        findings
-            .entry(attr.to_owned())
-            .or_default()
-            .extend(analysis.findings);
+        findings.extend(analysis.findings);
         return Err(failure);
     }
     let Some(domain) = analysis.manifest.as_ref().and_then(|m| m.domain.clone()) else {
@@ -539,12 +616,8 @@ fn pin_component(
             "the integration's manifest has no domain".to_owned(),
         ));
     };
-    let requirements = hook_requirements(&mut tree, &analysis);
-    let minimum = minimum_home_assistant(&analysis, &fetched);
-    findings
-        .entry(attr.to_owned())
-        .or_default()
-        .extend(analysis.findings.iter().cloned());
+    let minimum = minimum_home_assistant(&analysis, fetched);
+    findings.extend(analysis.findings.iter().cloned());
     if let Some(extra) = wanted
         .extra_dependencies
         .iter()
@@ -569,7 +642,7 @@ fn pin_component(
         dependencies: Vec::new(),
         ignore_version_requirement: Vec::new(),
         patches: patches_for(&analysis.fixes),
-        meta: meta_of(&fetched),
+        meta: meta_of(fetched),
         findings: accepted(&analysis.findings, &[], |_| false),
         verified: Verified::Downloaded,
     })
