@@ -94,7 +94,10 @@ pub fn realistic(
                     let mut v = json!({ "repository": repo, "removal_type": kind });
                     if let Some(reason) = reason {
                         v["reason"] = json!(reason);
-                        v["link"] = json!(format!("https://github.com/hacs/default/pull/{}", repo.len() * 101));
+                        v["link"] = json!(format!(
+                            "https://github.com/hacs/default/pull/{}",
+                            repo.len() * 101
+                        ));
                     }
                     v
                 })
@@ -105,8 +108,20 @@ pub fn realistic(
 
 /// Serves the documents where HACS publishes them, under the mock's catalogue URLs.
 pub fn serve(mock: &MockGitHub, served: &Served) {
-    mock.add_page("/hacs-default/integration", serde_json::to_vec_pretty(&served.list).unwrap());
-    mock.add_page("/hacs-data/integration/data.json", serde_json::to_vec(&served.data).unwrap());
-    mock.add_page("/hacs-default/blacklist", serde_json::to_vec_pretty(&served.blacklist).unwrap());
-    mock.add_page("/hacs-default/removed", serde_json::to_vec_pretty(&served.removed).unwrap());
+    mock.add_page(
+        "/hacs-default/integration",
+        serde_json::to_vec_pretty(&served.list).unwrap(),
+    );
+    mock.add_page(
+        "/hacs-data/integration/data.json",
+        serde_json::to_vec(&served.data).unwrap(),
+    );
+    mock.add_page(
+        "/hacs-default/blacklist",
+        serde_json::to_vec_pretty(&served.blacklist).unwrap(),
+    );
+    mock.add_page(
+        "/hacs-default/removed",
+        serde_json::to_vec_pretty(&served.removed).unwrap(),
+    );
 }

@@ -244,7 +244,10 @@ type Answer = (u16, Vec<(&'static str, String)>, Vec<u8>);
 fn route(path: &str, headers: &HashMap<String, String>, state: &Mutex<State>) -> Answer {
     let s = state.lock().unwrap();
     if let Some(bytes) = s.pages.get(path) {
-        let etag = format!("\"{}\"", &hacs_nix::hash::Sha256Digest::of(bytes).to_hex()[..16]);
+        let etag = format!(
+            "\"{}\"",
+            &hacs_nix::hash::Sha256Digest::of(bytes).to_hex()[..16]
+        );
         if headers.get("if-none-match") == Some(&etag) {
             return (304, vec![("ETag", etag)], Vec::new());
         }

@@ -30,6 +30,7 @@ enum Command {
     Deps(commands::deps::Args),
     Prefetch(commands::prefetch::Args),
     Search(commands::search::Args),
+    Survey(commands::survey::Args),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
         Command::Deps(args) => commands::deps::run(args),
         Command::Prefetch(args) => commands::prefetch::run(args),
         Command::Search(args) => commands::search::run(args),
+        Command::Survey(args) => commands::survey::run(args),
     };
     match outcome {
         Ok(code) => code,

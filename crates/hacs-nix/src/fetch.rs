@@ -81,6 +81,13 @@ pub enum FetchError {
     },
     #[error("{0}")]
     Io(String),
+    /// What was downloaded cannot be pinned (it does not unpack, or its name lies); `pin` names
+    /// the release and URL (without a hash), so a survey can remember the verdict by release.
+    #[error("{source}")]
+    Unpinnable {
+        pin: Box<Pin>,
+        source: Box<FetchError>,
+    },
 }
 
 impl FetchError {
@@ -92,6 +99,7 @@ impl FetchError {
             Self::BadDigest { .. } => "download-digest-invalid",
             Self::NameContent { .. } => "download-name-content",
             Self::Io(_) => "io",
+            Self::Unpinnable { source, .. } => source.rule_id(),
         }
     }
 }
@@ -235,7 +243,18 @@ pub async fn fetch(
         )
         .await?;
 
-    check_name_against_content(&url, &mut file)?;
+    let unpinnable = |source: FetchError| FetchError::Unpinnable {
+        pin: Box::new(Pin {
+            version: chosen.version.clone(),
+            commit: chosen.commit.clone(),
+            url: url.clone(),
+            fetcher,
+            strip_root: fetcher == Fetcher::FetchFromGitHub,
+            hash: String::new(),
+        }),
+        source: Box::new(source),
+    };
+    check_name_against_content(&url, &mut file).map_err(unpinnable)?;
     // Unpacking and hashing are CPU work: off the async threads, so downloads keep flowing.
     let strip_root = fetcher == Fetcher::FetchFromGitHub;
     let (tree, hash) =
@@ -255,9 +274,11 @@ pub async fn fetch(
         })
         .await
         .map_err(|e| FetchError::Io(format!("the hashing task failed: {e}")))?
-        .map_err(|source| FetchError::Archive {
-            url: url.clone(),
-            source,
+        .map_err(|source| {
+            unpinnable(FetchError::Archive {
+                url: url.clone(),
+                source,
+            })
         })?;
 
     let pin = Pin {

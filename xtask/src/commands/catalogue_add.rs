@@ -7,7 +7,11 @@ use hacs_nix::forge::RepoId;
 use crate::output::{Failure, eprint};
 
 /// The repository to add and, when the catalogue knows it, its domain.
-pub fn resolve(query: &str, force: bool, offline: bool) -> Result<(RepoId, Option<String>), Failure> {
+pub fn resolve(
+    query: &str,
+    force: bool,
+    offline: bool,
+) -> Result<(RepoId, Option<String>), Failure> {
     let catalogue = match super::search::load(Category::Integration, offline) {
         Ok(c) => c,
         Err(failure) => {
@@ -51,7 +55,10 @@ pub fn resolve(query: &str, force: bool, offline: bool) -> Result<(RepoId, Optio
         Resolution::Unlisted(repo) => (repo, None),
         Resolution::Ambiguous(entries) => {
             let list: String = entries.iter().map(|e| listed(e)).collect();
-            eprint(&format!("{} entries of HACS's catalogue answer to `{query}`:\n{list}", entries.len()));
+            eprint(&format!(
+                "{} entries of HACS's catalogue answer to `{query}`:\n{list}",
+                entries.len()
+            ));
             return Err(Failure {
                 code: 1,
                 ..Failure::could_not_run(
@@ -90,7 +97,10 @@ pub fn resolve(query: &str, force: bool, offline: bool) -> Result<(RepoId, Optio
                 )
             });
         }
-        eprint(&format!("warning[add-refused]: {} (added anyway: --force)\n", removal.explain()));
+        eprint(&format!(
+            "warning[add-refused]: {} (added anyway: --force)\n",
+            removal.explain()
+        ));
     }
     Ok((repo, domain))
 }

@@ -4,6 +4,7 @@ pub mod deps;
 pub mod lint;
 pub mod prefetch;
 pub mod search;
+pub mod survey;
 pub mod update;
 
 use std::io::IsTerminal;

@@ -138,7 +138,8 @@ pub fn run(args: Args) -> Result<ExitCode, Failure> {
                 let pin = pinned
                     .get(&e.full_name.to_lowercase())
                     .map_or_else(String::new, |a| format!("  [pinned as {a}]"));
-                let field = |s: Option<&str>| s.and_then(one_line).unwrap_or_else(|| "-".to_owned());
+                let field =
+                    |s: Option<&str>| s.and_then(one_line).unwrap_or_else(|| "-".to_owned());
                 text.push_str(&format!(
                     "{:<45} {:<24} {:<12} ★{:<6}{pin}\n",
                     field(Some(&e.full_name)),

@@ -112,7 +112,8 @@ pub fn run_update(args: UpdateArgs) -> Result<ExitCode, Failure> {
 
 pub fn run_add(args: AddArgs) -> Result<ExitCode, Failure> {
     let common = args.common;
-    let (repo, listed_domain) = super::catalogue_add::resolve(&args.repo, args.force, common.offline)?;
+    let (repo, listed_domain) =
+        super::catalogue_add::resolve(&args.repo, args.force, common.offline)?;
     let checkout = lock_checkout(&common)?;
     let components_path = checkout.pkgs().join("components.toml");
     let text = if components_path.exists() {

@@ -233,30 +233,32 @@ impl Catalogue {
         let entries = list
             .into_iter()
             .filter(|name| !refused.contains_key(&name.to_lowercase()))
-            .map(|full_name| match described.remove(&full_name.to_lowercase()) {
-                Some(d) => Entry {
-                    full_name,
-                    domain: d.domain,
-                    name: d.manifest_name.or(d.manifest.and_then(|m| m.name)),
-                    description: d.description,
-                    last_version: d.last_version,
-                    stars: d.stargazers_count.unwrap_or(0),
-                    downloads: d.downloads.unwrap_or(0),
-                    topics: d.topics.unwrap_or_default(),
-                    described: true,
+            .map(
+                |full_name| match described.remove(&full_name.to_lowercase()) {
+                    Some(d) => Entry {
+                        full_name,
+                        domain: d.domain,
+                        name: d.manifest_name.or(d.manifest.and_then(|m| m.name)),
+                        description: d.description,
+                        last_version: d.last_version,
+                        stars: d.stargazers_count.unwrap_or(0),
+                        downloads: d.downloads.unwrap_or(0),
+                        topics: d.topics.unwrap_or_default(),
+                        described: true,
+                    },
+                    None => Entry {
+                        full_name,
+                        domain: None,
+                        name: None,
+                        description: None,
+                        last_version: None,
+                        stars: 0,
+                        downloads: 0,
+                        topics: Vec::new(),
+                        described: false,
+                    },
                 },
-                None => Entry {
-                    full_name,
-                    domain: None,
-                    name: None,
-                    description: None,
-                    last_version: None,
-                    stars: 0,
-                    downloads: 0,
-                    topics: Vec::new(),
-                    described: false,
-                },
-            })
+            )
             .collect();
         Ok(Self { entries, refused })
     }

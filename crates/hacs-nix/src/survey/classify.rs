@@ -86,16 +86,21 @@ pub fn classify(
         domain: Some(entry.domain.clone()),
         ..result(repo, Class::Builds)
     };
+    // A missing package is its own class: the generator can package it.
     let errors: BTreeSet<String> = report
         .findings
         .iter()
-        .filter(|f| f.severity == Severity::Error)
+        .filter(|f| f.severity == Severity::Error && f.rule != "deps-missing")
         .map(|f| f.rule.to_owned())
         .collect();
     if !errors.is_empty() {
         return RepoResult {
             rules: errors.into_iter().collect(),
-            reason: report.refusals().into_iter().next(),
+            reason: report
+                .findings
+                .iter()
+                .find(|f| f.severity == Severity::Error && f.rule != "deps-missing")
+                .map(|f| f.message.clone()),
             ..base.with_class(Class::WillNotBuild)
         };
     }

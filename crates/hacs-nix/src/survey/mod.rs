@@ -95,15 +95,15 @@ pub struct Report {
 pub enum SurveyError {
     #[error("{file}: not a survey report: {detail}")]
     NotAReport { file: String, detail: String },
-    #[error(
-        "{file} surveyed {what}, the first report {first}: only shards of one survey merge"
-    )]
+    #[error("{file} surveyed {what}, the first report {first}: only shards of one survey merge")]
     Mismatch {
         file: String,
         what: String,
         first: String,
     },
-    #[error("{repo} is in two of the reports ({file} and an earlier one): were the shards of two runs mixed?")]
+    #[error(
+        "{repo} is in two of the reports ({file} and an earlier one): were the shards of two runs mixed?"
+    )]
     Twice { repo: String, file: String },
     #[error("`{0}` is not a shard: write K/M with 1 ≤ K ≤ M (e.g. 2/8)")]
     BadShard(String),
@@ -233,11 +233,10 @@ impl Report {
     }
 
     pub fn from_json(file: &str, text: &str) -> Result<Report, SurveyError> {
-        let report: Report =
-            serde_json::from_str(text).map_err(|e| SurveyError::NotAReport {
-                file: file.to_owned(),
-                detail: e.to_string(),
-            })?;
+        let report: Report = serde_json::from_str(text).map_err(|e| SurveyError::NotAReport {
+            file: file.to_owned(),
+            detail: e.to_string(),
+        })?;
         if report.schema != SURVEY_SCHEMA {
             return Err(SurveyError::NotAReport {
                 file: file.to_owned(),
@@ -283,22 +282,37 @@ impl Report {
             let n = s.classes.get(&class).copied().unwrap_or(0);
             out.push_str(&format!("| {} | {n} | {:.1}% |\n", class.as_str(), pct(n)));
         }
-        let table = |out: &mut String, title: &str, head: &str, counts: &BTreeMap<String, usize>| {
-            if counts.is_empty() {
-                return;
-            }
-            let mut rows: Vec<(&String, &usize)> = counts.iter().collect();
-            rows.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
-            out.push_str(&format!(
-                "\n### {title}\n\n| {head} | repositories | share |\n|---|---:|---:|\n"
-            ));
-            for (name, n) in rows.into_iter().take(30) {
-                out.push_str(&format!("| `{}` | {n} | {:.1}% |\n", markdown_cell(name), pct(*n)));
-            }
-        };
-        table(&mut out, "Why the others will not build", "rule", &s.will_not_build);
+        let table =
+            |out: &mut String, title: &str, head: &str, counts: &BTreeMap<String, usize>| {
+                if counts.is_empty() {
+                    return;
+                }
+                let mut rows: Vec<(&String, &usize)> = counts.iter().collect();
+                rows.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+                out.push_str(&format!(
+                    "\n### {title}\n\n| {head} | repositories | share |\n|---|---:|---:|\n"
+                ));
+                for (name, n) in rows.into_iter().take(30) {
+                    out.push_str(&format!(
+                        "| `{}` | {n} | {:.1}% |\n",
+                        markdown_cell(name),
+                        pct(*n)
+                    ));
+                }
+            };
+        table(
+            &mut out,
+            "Why the others will not build",
+            "rule",
+            &s.will_not_build,
+        );
         table(&mut out, "Fixes the generator writes", "fix", &s.fixes);
-        table(&mut out, "Python packages Home Assistant's set lacks", "package", &s.packages);
+        table(
+            &mut out,
+            "Python packages Home Assistant's set lacks",
+            "package",
+            &s.packages,
+        );
         table(&mut out, "Could not check", "rule", &s.could_not_check);
         out
     }

@@ -83,6 +83,15 @@ pub async fn survey(
                 let pin = f.pin.clone();
                 (classify(repo, Ok(f), set), Some(pin), true)
             }
+            // A release that cannot be unpacked is judged once, by its release too.
+            Err(fetch::FetchError::Unpinnable { pin, source }) => {
+                let pin = *pin;
+                let e = fetch::FetchError::Unpinnable {
+                    pin: Box::new(pin.clone()),
+                    source,
+                };
+                (classify(repo, Err(e), set), Some(pin), true)
+            }
             Err(e) => (classify(repo, Err(e), set), None, false),
         })
     };
