@@ -9,7 +9,7 @@ use thiserror::Error;
 
 use crate::archive::{self, ArchiveError, UnpackOptions};
 use crate::download::Progress;
-use crate::forge::{Choice, Chosen, ForgeError, GitHub, RepoId, RepoInfo};
+use crate::forge::{BATCH, Choice, Chosen, Discovery, ForgeError, GitHub, RepoId, RepoInfo};
 use crate::hash::Sha256Digest;
 use crate::manifest::{self, HacsJson};
 use crate::nar::{self, NarError};
@@ -135,15 +135,38 @@ impl Fetched {
     }
 }
 
+/// One component over REST: the release chosen, then [`fetch_discovered`].
 pub async fn fetch(
     github: &GitHub,
     request: &FetchRequest,
     progress: &dyn Progress,
 ) -> Result<Fetched, FetchError> {
-    let repo = &request.repo;
     let (chosen, info, hacs_json) = github
-        .choose_with_file(repo, &request.choice, "hacs.json")
+        .choose_with_file(&request.repo, &request.choice, "hacs.json")
         .await?;
+    let discovery = Discovery {
+        chosen,
+        info,
+        hacs_json,
+    };
+    fetch_discovered(github, request, discovery, false, progress).await
+}
+
+/// One component whose release is chosen already (over REST, or in a GraphQL batch when
+/// `batched`: then the chosen asset's digest is read over REST, as GraphQL does not give it).
+pub async fn fetch_discovered(
+    github: &GitHub,
+    request: &FetchRequest,
+    discovery: Discovery,
+    batched: bool,
+    progress: &dyn Progress,
+) -> Result<Fetched, FetchError> {
+    let repo = &request.repo;
+    let Discovery {
+        mut chosen,
+        info,
+        hacs_json,
+    } = discovery;
     let hacs: Option<HacsJson> = hacs_json
         .as_deref()
         .and_then(|b| manifest::check_hacs_json("hacs.json", b).value);
@@ -182,6 +205,13 @@ pub async fn fetch(
             }
         }
     };
+    if batched
+        && use_asset.is_some()
+        && let Some(release) = &mut chosen.release
+    {
+        let full = github.release_by_tag(repo, &release.tag_name).await?;
+        release.assets = full.assets;
+    }
     let (url, fetcher, asset) = match use_asset {
         Some(filename) => {
             let asset = chosen
@@ -348,10 +378,39 @@ where
     F: Fn(usize, Result<Fetched, FetchError>) -> T,
     T: 'a,
 {
-    futures_util::stream::iter(requests.iter().enumerate())
-        .map(move |(index, request)| async move {
+    // With a token, releases are discovered 50 repositories a GraphQL request, one batch at a
+    // time as the workers need more: discovery stays ahead of the downloads, never the whole
+    // list in memory.
+    let graphql = github.uses_graphql();
+    futures_util::stream::iter(requests.chunks(BATCH).enumerate())
+        .then(move |(batch, chunk)| async move {
+            let discovered: Vec<Option<Result<Discovery, ForgeError>>> = if graphql {
+                let wanted: Vec<(RepoId, Choice)> = chunk
+                    .iter()
+                    .map(|r| (r.repo.clone(), r.choice.clone()))
+                    .collect();
+                github.discover(&wanted).await.into_iter().map(Some).collect()
+            } else {
+                chunk.iter().map(|_| None).collect()
+            };
+            futures_util::stream::iter(
+                chunk
+                    .iter()
+                    .zip(discovered)
+                    .enumerate()
+                    .map(move |(i, (request, d))| (batch * BATCH + i, request, d)),
+            )
+        })
+        .flatten()
+        .map(move |(index, request, discovered)| async move {
             let bar = progress(&request.repo);
-            let fetched = fetch(github, request, &bar).await;
+            let fetched = match discovered {
+                Some(Ok(discovery)) => {
+                    fetch_discovered(github, request, discovery, true, &bar).await
+                }
+                Some(Err(e)) => Err(FetchError::Forge(e)),
+                None => fetch(github, request, &bar).await,
+            };
             (index, finish(index, fetched))
         })
         .buffer_unordered(jobs.max(1))

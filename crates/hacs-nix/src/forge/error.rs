@@ -48,6 +48,47 @@ pub enum ForgeError {
 }
 
 impl ForgeError {
+    /// The same failure again (one failed request answers for each repository it asked for).
+    pub(crate) fn duplicate(&self) -> Self {
+        match self {
+            Self::RateLimited {
+                resets_at,
+                authenticated,
+                now,
+            } => Self::RateLimited {
+                resets_at: *resets_at,
+                authenticated: *authenticated,
+                now: *now,
+            },
+            Self::NotFound { what, url } => Self::NotFound {
+                what: what.clone(),
+                url: url.clone(),
+            },
+            Self::Http {
+                url,
+                status,
+                excerpt,
+            } => Self::Http {
+                url: url.clone(),
+                status: *status,
+                excerpt: excerpt.clone(),
+            },
+            Self::Network {
+                url,
+                detail,
+                attempts,
+            } => Self::Network {
+                url: url.clone(),
+                detail: detail.clone(),
+                attempts: *attempts,
+            },
+            other => Self::BadResponse {
+                url: String::new(),
+                detail: other.to_string(),
+            },
+        }
+    }
+
     pub fn rule_id(&self) -> &'static str {
         match self {
             Self::RateLimited { .. } => "github-rate-limit",

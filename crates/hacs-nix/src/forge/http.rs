@@ -115,6 +115,17 @@ impl Engine {
         result
     }
 
+    /// Stops every later request after a rate limit reported in an answer's body (GraphQL).
+    pub fn remember_limit(&self, limited: ForgeError) -> ForgeError {
+        match self.remember::<()>(Err(limited)) {
+            Err(e) => e,
+            Ok(()) => ForgeError::BadResponse {
+                url: String::new(),
+                detail: "rate limited".to_owned(),
+            },
+        }
+    }
+
     /// Requests sent so far (each retry counts).
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
@@ -145,15 +156,34 @@ impl Engine {
         self.remember(result)
     }
 
+    /// POST a JSON body (GraphQL) to an API URL; never cached; `None` for 404.
+    pub async fn post(&self, url: &str, body: &str) -> Result<Option<Answer>, ForgeError> {
+        if let Some(stopped) = self.stopped() {
+            return Err(stopped);
+        }
+        let result = self.send_retrying(url, "application/json", Some(body)).await;
+        self.remember(result)
+    }
+
     async fn get_retrying(&self, url: &str, accept: &str) -> Result<Option<Answer>, ForgeError> {
+        self.send_retrying(url, accept, None).await
+    }
+
+    async fn send_retrying(
+        &self,
+        url: &str,
+        accept: &str,
+        body: Option<&str>,
+    ) -> Result<Option<Answer>, ForgeError> {
         let authenticated = self.token.is_some();
         let cached = self
             .cache
             .as_ref()
+            .filter(|_| body.is_none())
             .and_then(|c| c.get(url, accept, authenticated));
         let mut last = String::new();
         for attempt in 1..=self.retry.attempts {
-            match self.try_get(url, accept, cached.as_ref()).await? {
+            match self.try_get(url, accept, cached.as_ref(), body).await? {
                 Step::Done(answer) => return Ok(answer),
                 Step::Retry(wait, why) => {
                     last = why;
@@ -175,10 +205,17 @@ impl Engine {
         url: &str,
         accept: &str,
         cached: Option<&Entry>,
+        payload: Option<&str>,
     ) -> Result<Step, ForgeError> {
-        let mut request = self
-            .client
-            .get(url)
+        let request = match payload {
+            Some(payload) => self
+                .client
+                .post(url)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(payload.to_owned()),
+            None => self.client.get(url),
+        };
+        let mut request = request
             .header(ACCEPT, accept)
             .header("X-GitHub-Api-Version", "2022-11-28");
         if let Some(token) = &self.token {
@@ -224,7 +261,9 @@ impl Engine {
                     detail: format!("not JSON: {}", excerpt(&body)),
                 });
             }
-            if let (Some(cache), Some(etag)) = (&self.cache, header(&headers, ETAG.as_str())) {
+            if let (Some(cache), Some(etag), None) =
+                (&self.cache, header(&headers, ETAG.as_str()), payload)
+            {
                 let entry = Entry {
                     etag,
                     body: body.clone(),

@@ -7,6 +7,7 @@
 
 mod cache;
 mod error;
+mod graphql;
 mod http;
 
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 pub(crate) use cache::write_best_effort;
 pub use cache::{EtagCache, MAX_AGE, MAX_BYTES, Pruned, prune};
 pub use error::ForgeError;
+pub use graphql::{BATCH, Discovery};
 pub use http::{MAX_API_ANSWER, RetryPolicy};
 pub(crate) use http::{Unread, read_capped};
 
@@ -208,6 +210,9 @@ pub struct GitHub {
     engine: http::Engine,
     api: String,
     download: String,
+    /// Release discovery through GraphQL when there is a token.
+    graphql: bool,
+    graphql_cost: std::sync::atomic::AtomicU64,
 }
 
 /// Settings for [`GitHub::new`].
@@ -222,6 +227,9 @@ pub struct Settings {
     /// A body that sends nothing for this long is abandoned (and retried).
     pub read_timeout: std::time::Duration,
     pub user_agent: String,
+    /// With a token, discover releases through GraphQL (50 repositories a request); REST
+    /// otherwise. `HACS_NIX_GRAPHQL=0` turns it off.
+    pub graphql: bool,
 }
 
 impl Default for Settings {
@@ -235,6 +243,7 @@ impl Default for Settings {
             connect_timeout: std::time::Duration::from_secs(15),
             read_timeout: std::time::Duration::from_secs(60),
             user_agent: concat!("hacs-nix/", env!("CARGO_PKG_VERSION")).to_owned(),
+            graphql: true,
         }
     }
 }
@@ -250,6 +259,7 @@ impl Settings {
                 .unwrap_or_else(|| CANONICAL_DOWNLOAD.to_owned()),
             token: var("GITHUB_TOKEN").or_else(|| var("GH_TOKEN")),
             cache: EtagCache::default_location(),
+            graphql: var("HACS_NIX_GRAPHQL").is_none_or(|v| !matches!(v.trim(), "0" | "false" | "no")),
             ..Self::default()
         }
     }
@@ -274,6 +284,8 @@ impl GitHub {
             engine: http::Engine::new(client, settings.token, settings.cache, settings.retry),
             api: settings.api.trim_end_matches('/').to_owned(),
             download: settings.download.trim_end_matches('/').to_owned(),
+            graphql: settings.graphql,
+            graphql_cost: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -328,6 +340,18 @@ impl GitHub {
             }
         }
         Ok(all)
+    }
+
+    /// One release by its tag (with its assets' digests, which GraphQL does not give).
+    pub async fn release_by_tag(&self, repo: &RepoId, tag: &str) -> Result<Release, ForgeError> {
+        let url = format!("{}/repos/{repo}/releases/tags/{}", self.api, encode(tag));
+        self.json::<Release>(&url, "release")
+            .await?
+            .map(|(r, _)| r)
+            .ok_or(ForgeError::NotFound {
+                what: format!("release `{tag}` of {repo}"),
+                url,
+            })
     }
 
     /// The commit a ref (tag, branch) points to.
