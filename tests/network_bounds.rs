@@ -339,3 +339,61 @@ fn caches_are_pruned_by_age_and_size() {
     assert!(!dir.path().join("ancient.json").exists());
     assert!(dir.path().join("newest.json").exists());
 }
+
+fn open_files() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .map(Iterator::count)
+        .unwrap_or(0)
+}
+
+#[test]
+fn components_stream_through_their_workers_with_bounded_open_files() {
+    let mock = MockGitHub::start();
+    let count = 300;
+    for i in 0..count {
+        let data = support::trees::contents(i as u64, 20_000);
+        let bytes = craft::zip(&[
+            (
+                "manifest.json",
+                0o644,
+                br#"{"domain":"x","version":"1.0"}"#.as_slice(),
+            ),
+            ("big.py", 0o644, data.as_slice()),
+        ]);
+        zip_repo(&mock, &format!("o/z{i}"), "z.zip", &bytes, None);
+    }
+    // The first component is slow to download: it must hold back no one but itself.
+    mock.fault(
+        "/dl/o/z0/releases/download/1.0/z.zip",
+        vec![Fault::Delay(Duration::from_millis(1500))],
+    );
+    let gh = GitHub::new(settings(&mock, None)).unwrap();
+    let requests: Vec<FetchRequest> = (0..count)
+        .map(|i| request(&format!("o/z{i}"), SourcePreference::Auto))
+        .collect();
+    let baseline = open_files();
+    let most = std::sync::atomic::AtomicUsize::new(0);
+    let progress = |_: &RepoId| ();
+    let finish = |index: usize, fetched: Result<fetch::Fetched, fetch::FetchError>| {
+        // The tree is alive here (a zip's tree reads from its open archive file).
+        assert!(fetched.unwrap().tree.is_some());
+        most.fetch_max(open_files(), std::sync::atomic::Ordering::Relaxed);
+        index
+    };
+    let order: Vec<(usize, usize)> = runtime().block_on(futures_util::StreamExt::collect(
+        fetch::fetch_each(&gh, &requests, 4, &progress, &finish),
+    ));
+    let order: Vec<usize> = order.into_iter().map(|(i, _)| i).collect();
+    assert_eq!(order.len(), count);
+    assert_eq!(order.last(), Some(&0), "results arrive as they complete");
+    // Other tests of this binary run in parallel and open sockets too: the bounds leave room.
+    let most = most.into_inner().saturating_sub(baseline);
+    assert!(most < 80, "{most} files open at once with 4 workers");
+
+    // Kept until all are done (the way it was), every zip would hold its file open.
+    let kept = runtime().block_on(fetch::fetch_all(&gh, &requests[1..], 4, |_: &RepoId| ()));
+    let held = open_files().saturating_sub(baseline);
+    assert!(held >= 250, "{held} open");
+    drop(kept);
+    assert!(open_files().saturating_sub(baseline) < 80);
+}

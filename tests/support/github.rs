@@ -22,6 +22,8 @@ pub enum Fault {
     Stall(Duration),
     /// Close the connection without answering.
     Drop,
+    /// Answer normally, this much later.
+    Delay(Duration),
 }
 
 #[derive(Clone, Debug, Default)]
@@ -186,7 +188,10 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) {
         }
     }
     let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
-    let length: usize = headers.get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
+    let length: usize = headers
+        .get("content-length")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0);
     let mut body = vec![0u8; length];
     if reader.read_exact(&mut body).is_err() {
         return;
@@ -205,6 +210,9 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) {
         )
     };
     thread::sleep(latency);
+    if let Some(Fault::Delay(wait)) = fault {
+        thread::sleep(wait);
+    }
     let (status, extra, body) = match fault {
         Some(Fault::Drop) => return,
         Some(Fault::Status(code, ref extra, ref body)) => {
@@ -361,23 +369,39 @@ fn route(path: &str, headers: &HashMap<String, String>, state: &Mutex<State>) ->
 /// A repository it does not know is `null` with a `NOT_FOUND` error, as GitHub answers.
 fn graphql(body: &str, headers: &HashMap<String, String>, state: &Mutex<State>) -> Answer {
     if !headers.contains_key("authorization") {
-        return (401, vec![], br#"{"message":"This endpoint requires you to be authenticated."}"#.to_vec());
+        return (
+            401,
+            vec![],
+            br#"{"message":"This endpoint requires you to be authenticated."}"#.to_vec(),
+        );
     }
     let s = state.lock().unwrap();
     let request: Value = serde_json::from_str(body).unwrap();
     let query = request["query"].as_str().unwrap();
     let vars = &request["variables"];
-    assert_eq!(query.matches('{').count(), query.matches('}').count(), "unbalanced query: {query}");
+    assert_eq!(
+        query.matches('{').count(),
+        query.matches('}').count(),
+        "unbalanced query: {query}"
+    );
     let var = |text: &str, before: &str| -> Option<Value> {
         let start = text.find(before)? + before.len();
-        let name: String = text[start..].chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+        let name: String = text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
         Some(vars[name.as_str()].clone())
     };
     let mut data = serde_json::Map::new();
     let mut errors = Vec::new();
-    data.insert("rateLimit".to_owned(), json!({ "cost": 1, "remaining": 4999 }));
+    data.insert(
+        "rateLimit".to_owned(),
+        json!({ "cost": 1, "remaining": 4999 }),
+    );
     for line in query.lines().map(str::trim) {
-        let Some((alias, rest)) = line.split_once(": repository(") else { continue };
+        let Some((alias, rest)) = line.split_once(": repository(") else {
+            continue;
+        };
         let owner = var(rest, "owner: $").unwrap();
         let name = var(rest, "name: $").unwrap();
         let full = format!("{}/{}", owner.as_str().unwrap(), name.as_str().unwrap());
@@ -389,8 +413,12 @@ fn graphql(body: &str, headers: &HashMap<String, String>, state: &Mutex<State>) 
         };
         let node = |r: &Value| {
             let tag = r["tag_name"].as_str().unwrap();
-            let assets: Vec<Value> = r["assets"].as_array().unwrap().iter()
-                .map(|a| json!({ "name": a["name"], "size": a["size"] })).collect();
+            let assets: Vec<Value> = r["assets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| json!({ "name": a["name"], "size": a["size"] }))
+                .collect();
             json!({ "tagName": tag, "name": r["name"], "isDraft": r["draft"], "isPrerelease": r["prerelease"],
                     "publishedAt": r["published_at"], "url": r["html_url"], "description": r["body"],
                     "tagCommit": repo.commits.get(tag).map(|c| json!({ "oid": c })),
@@ -398,10 +426,23 @@ fn graphql(body: &str, headers: &HashMap<String, String>, state: &Mutex<State>) 
         };
         let mut v = serde_json::Map::new();
         if let Some(at) = rest.find("releases(first: ") {
-            let first: usize = rest[at + 16..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap();
-            let start: usize = var(&rest[at..], "after: $").and_then(|c| c.as_str().map(|c| c.parse().unwrap())).unwrap_or(0);
+            let first: usize = rest[at + 16..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse()
+                .unwrap();
+            let start: usize = var(&rest[at..], "after: $")
+                .and_then(|c| c.as_str().map(|c| c.parse().unwrap()))
+                .unwrap_or(0);
             let size = first.min(s.page_size);
-            let page: Vec<Value> = repo.releases.iter().skip(start).take(size).map(node).collect();
+            let page: Vec<Value> = repo
+                .releases
+                .iter()
+                .skip(start)
+                .take(size)
+                .map(node)
+                .collect();
             let end = start + page.len();
             v.insert("releases".to_owned(), json!({
                 "pageInfo": { "hasNextPage": end < repo.releases.len(), "endCursor": end.to_string() },
@@ -413,23 +454,51 @@ fn graphql(body: &str, headers: &HashMap<String, String>, state: &Mutex<State>) 
             v.insert("description".to_owned(), info["description"].clone());
             v.insert("homepageUrl".to_owned(), info["homepage"].clone());
             v.insert("isArchived".to_owned(), info["archived"].clone());
-            v.insert("licenseInfo".to_owned(), info["license"].as_object().map_or(Value::Null, |l| json!({ "spdxId": l["spdx_id"] })));
-            v.insert("defaultBranchRef".to_owned(), repo.commits.get(branch).map_or(Value::Null, |c| json!({ "name": branch, "target": { "oid": c } })));
+            v.insert(
+                "licenseInfo".to_owned(),
+                info["license"]
+                    .as_object()
+                    .map_or(Value::Null, |l| json!({ "spdxId": l["spdx_id"] })),
+            );
+            v.insert(
+                "defaultBranchRef".to_owned(),
+                repo.commits.get(branch).map_or(
+                    Value::Null,
+                    |c| json!({ "name": branch, "target": { "oid": c } }),
+                ),
+            );
         }
         if let Some(tag) = var(rest, "release(tagName: $") {
             let found = repo.releases.iter().find(|r| r["tag_name"] == tag);
             v.insert("pinned".to_owned(), found.map_or(Value::Null, node));
         }
         if let Some(q) = var(rest, "ref(qualifiedName: $") {
-            let tag = q.as_str().unwrap().trim_start_matches("refs/tags/").to_owned();
-            v.insert("tagref".to_owned(), repo.commits.get(&tag).map_or(Value::Null, |c| json!({ "target": { "oid": c } })));
+            let tag = q
+                .as_str()
+                .unwrap()
+                .trim_start_matches("refs/tags/")
+                .to_owned();
+            v.insert(
+                "tagref".to_owned(),
+                repo.commits
+                    .get(&tag)
+                    .map_or(Value::Null, |c| json!({ "target": { "oid": c } })),
+            );
         }
         if let Some(e) = var(rest, "object(expression: $") {
             let (commit, path) = e.as_str().unwrap().split_once(':').unwrap();
             let file = repo.files.iter().find(|((reference, p), _)| {
-                p == path && (reference == commit || repo.commits.get(reference).is_some_and(|c| c == commit))
+                p == path
+                    && (reference == commit
+                        || repo.commits.get(reference).is_some_and(|c| c == commit))
             });
-            v.insert("object".to_owned(), file.map_or(Value::Null, |(_, bytes)| json!({ "text": String::from_utf8_lossy(bytes) })));
+            v.insert(
+                "object".to_owned(),
+                file.map_or(
+                    Value::Null,
+                    |(_, bytes)| json!({ "text": String::from_utf8_lossy(bytes) }),
+                ),
+            );
         }
         data.insert(alias.to_owned(), Value::Object(v));
     }
@@ -437,7 +506,11 @@ fn graphql(body: &str, headers: &HashMap<String, String>, state: &Mutex<State>) 
     if !errors.is_empty() {
         answer["errors"] = Value::Array(errors);
     }
-    (200, vec![("Content-Type", "application/json".to_owned())], answer.to_string().into_bytes())
+    (
+        200,
+        vec![("Content-Type", "application/json".to_owned())],
+        answer.to_string().into_bytes(),
+    )
 }
 
 fn not_found() -> Answer {

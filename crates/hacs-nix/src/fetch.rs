@@ -389,7 +389,12 @@ where
                     .iter()
                     .map(|r| (r.repo.clone(), r.choice.clone()))
                     .collect();
-                github.discover(&wanted).await.into_iter().map(Some).collect()
+                github
+                    .discover(&wanted)
+                    .await
+                    .into_iter()
+                    .map(Some)
+                    .collect()
             } else {
                 chunk.iter().map(|_| None).collect()
             };

@@ -122,7 +122,7 @@ impl Catalogue {
                 .filter(|e| same(e.name.as_deref()) || same(Some(e.repo_name())))
                 .collect();
         }
-        by_domain.sort_by(|a, b| b.stars.cmp(&a.stars));
+        by_domain.sort_by_key(|e| std::cmp::Reverse(e.stars));
         match by_domain.len() {
             0 => Resolution::NotFound(self.search(&[wanted]).into_iter().take(5).collect()),
             1 => by_domain

@@ -12,9 +12,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{
-    Asset, Choice, Chosen, ForgeError, GitHub, Picked, Release, RepoId, RepoInfo, pick,
-};
+use super::{Asset, Choice, Chosen, ForgeError, GitHub, Picked, Release, RepoId, RepoInfo, pick};
 
 /// Repositories per request (GitHub's documented node limits allow far more; 50 keeps an
 /// answer well under the API answer cap and a failure's blast radius small).
@@ -365,13 +363,15 @@ impl GitHub {
                 let Ok(state) = slot else { continue };
                 let value = data.remove(&alias).filter(|v| !v.is_null());
                 let Some(value) = value else {
-                    *slot = Err(errors.remove(&alias).unwrap_or_else(|| ForgeError::NotFound {
-                        what: format!(
-                            "repository {}",
-                            chunk.get(i).map(|(r, _)| r.to_string()).unwrap_or_default()
-                        ),
-                        url: self.graphql_url(),
-                    }));
+                    *slot = Err(errors
+                        .remove(&alias)
+                        .unwrap_or_else(|| ForgeError::NotFound {
+                            what: format!(
+                                "repository {}",
+                                chunk.get(i).map(|(r, _)| r.to_string()).unwrap_or_default()
+                            ),
+                            url: self.graphql_url(),
+                        }));
                     continue;
                 };
                 let repo: GqlRepo =
@@ -400,9 +400,12 @@ impl GitHub {
                         .tagref
                         .map(|t| t.target.target.map_or(t.target.oid, |c| c.oid));
                 }
-                state
-                    .releases
-                    .extend(repo.releases.nodes.into_iter().map(GqlRelease::into_release));
+                state.releases.extend(
+                    repo.releases
+                        .nodes
+                        .into_iter()
+                        .map(GqlRelease::into_release),
+                );
                 let choice = chunk.get(i).map(|(_, c)| c);
                 let decided = match choice {
                     Some(Choice::Tag(_)) | None => true,
@@ -433,7 +436,9 @@ impl GitHub {
                 Some(x) => x,
                 None => continue,
             };
-            chosen.push(state.and_then(|state| choose_from(repo, choice, state, &self.graphql_url())));
+            chosen.push(
+                state.and_then(|state| choose_from(repo, choice, state, &self.graphql_url())),
+            );
         }
         let mut query = String::from("query(");
         let mut selections = String::new();
@@ -445,7 +450,10 @@ impl GitHub {
             query.push_str(&format!("$o{i}: String!, $n{i}: String!, $e{i}: String!, "));
             variables.insert(format!("o{i}"), json!(repo.owner));
             variables.insert(format!("n{i}"), json!(repo.repo));
-            variables.insert(format!("e{i}"), json!(format!("{}:hacs.json", chosen.commit)));
+            variables.insert(
+                format!("e{i}"),
+                json!(format!("{}:hacs.json", chosen.commit)),
+            );
             selections.push_str(&format!(
                 "  r{i}: repository(owner: $o{i}, name: $n{i}) {{ object(expression: $e{i}) {{ ... on Blob {{ text }} }} }}\n"
             ));
@@ -527,7 +535,10 @@ fn choose_from(
     let chosen = match picked {
         Ok((release, commit)) => {
             let commit = commit.ok_or_else(|| {
-                missing(format!("the commit of tag `{}` of {repo}", release.tag_name))
+                missing(format!(
+                    "the commit of tag `{}` of {repo}",
+                    release.tag_name
+                ))
             })?;
             Chosen::release(release, commit)
         }

@@ -161,7 +161,9 @@ impl Engine {
         if let Some(stopped) = self.stopped() {
             return Err(stopped);
         }
-        let result = self.send_retrying(url, "application/json", Some(body)).await;
+        let result = self
+            .send_retrying(url, "application/json", Some(body))
+            .await;
         self.remember(result)
     }
 

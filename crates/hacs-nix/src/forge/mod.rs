@@ -259,7 +259,8 @@ impl Settings {
                 .unwrap_or_else(|| CANONICAL_DOWNLOAD.to_owned()),
             token: var("GITHUB_TOKEN").or_else(|| var("GH_TOKEN")),
             cache: EtagCache::default_location(),
-            graphql: var("HACS_NIX_GRAPHQL").is_none_or(|v| !matches!(v.trim(), "0" | "false" | "no")),
+            graphql: var("HACS_NIX_GRAPHQL")
+                .is_none_or(|v| !matches!(v.trim(), "0" | "false" | "no")),
             ..Self::default()
         }
     }

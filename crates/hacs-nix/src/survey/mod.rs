@@ -161,8 +161,7 @@ pub struct Summary {
 
 impl Report {
     pub fn sort(&mut self) {
-        self.results
-            .sort_by(|a, b| a.repo.to_lowercase().cmp(&b.repo.to_lowercase()));
+        sort_results(&mut self.results);
     }
 
     pub fn summary(&self) -> Summary {
@@ -316,6 +315,11 @@ impl Report {
         table(&mut out, "Could not check", "rule", &s.could_not_check);
         out
     }
+}
+
+/// By repository, case-insensitively, as HACS sorts its lists.
+fn sort_results(results: &mut [RepoResult]) {
+    results.sort_by_key(|r| r.repo.to_lowercase());
 }
 
 /// Text from upstream inside a Markdown table cell: no pipes, backticks or line breaks.

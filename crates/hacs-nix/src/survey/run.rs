@@ -124,6 +124,6 @@ pub async fn survey(
         on_result(&result);
         results.push(result);
     }
-    results.sort_by(|a, b| a.repo.to_lowercase().cmp(&b.repo.to_lowercase()));
+    super::sort_results(&mut results);
     (results, downloads)
 }
