@@ -388,6 +388,61 @@ fn every_class_is_found_reruns_download_nothing_and_shards_merge_to_the_whole() 
 }
 
 #[test]
+fn package_missing_asks_the_python_index_what_the_generator_can_package() {
+    use support::index::{Sdist, Served, serve_index};
+    let mut case = Case::new();
+    world(&mut case);
+    let sdist = Sdist {
+        name: "surely-not-packaged-0",
+        version: "1.0",
+        packages: vec!["surely_not_packaged_0"],
+        summary: "On the index",
+        ..Sdist::default()
+    };
+    let index = serve_index(&[(
+        "surely-not-packaged-0",
+        vec![Served::new(sdist.filename(), sdist.build())],
+    )]);
+    let out =
+        support::pipeline::command(env!("CARGO_BIN_EXE_hacs-nix"), case.dir.path(), &case.mock)
+            .env("HACS_NIX_PYTHON_INDEX", &index.url)
+            .args(["survey", "--format", "json", "--package-missing"])
+            .output()
+            .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let result = |repo: &str| {
+        report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["repo"] == repo)
+            .unwrap()
+            .clone()
+    };
+    let on_index = result("s/needs-0");
+    assert_eq!(on_index["class"], "needs-package");
+    assert_eq!(on_index["packageable"], true, "{on_index}");
+    assert_eq!(
+        on_index["requirements"],
+        json!(["surely-not-packaged-0==1.0"])
+    );
+    let absent = result("s/needs-1");
+    assert_eq!(absent["packageable"], false, "{absent}");
+    assert!(
+        absent["unpackageable"]["surely-not-packaged-1"].is_string(),
+        "{absent}"
+    );
+    // Only the needing ones are judged.
+    assert!(result("s/good-0").get("packageable").is_none());
+}
+
+#[test]
 fn a_survey_without_github_ends_with_a_clear_message() {
     let mut case = Case::new();
     world(&mut case);

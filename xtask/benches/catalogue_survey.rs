@@ -154,7 +154,10 @@ fn main() {
             let gh = GitHub::new(test_settings(&mock, None, token)).unwrap();
             mock.clear_log();
             let started = Instant::now();
-            let options = SurveyOptions { jobs, cache: None };
+            let options = SurveyOptions {
+                jobs,
+                ..SurveyOptions::default()
+            };
             let (results, _) =
                 runtime.block_on(survey::survey(&gh, &repos, &set, &options, |_| ()));
             let elapsed = started.elapsed().as_secs_f64();

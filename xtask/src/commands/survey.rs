@@ -45,6 +45,10 @@ pub struct Args {
     /// Merge these JSON reports (of shards) instead of surveying.
     #[arg(long, num_args = 1.., value_name = "FILES")]
     merge: Vec<PathBuf>,
+    /// Ask the Python index (as pip is configured) whether the generator can package what
+    /// Home Assistant's set lacks; downloads those packages' files (writes nothing).
+    #[arg(long)]
+    package_missing: bool,
     /// The cached catalogue only (GitHub is still asked).
     #[arg(long)]
     offline_catalogue: bool,
@@ -98,6 +102,8 @@ pub fn run(args: Args) -> Result<ExitCode, Failure> {
     let options = SurveyOptions {
         jobs: args.jobs,
         cache: hacs_nix::cache_home().map(|c| c.join("survey")),
+        package_missing: args.package_missing,
+        python_index: None,
     };
     let total = repos.len();
     let human = args.format == Format_::Human;

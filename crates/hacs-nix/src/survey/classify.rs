@@ -35,6 +35,9 @@ fn result(repo: &RepoId, class: Class) -> RepoResult {
         fixes: Vec::new(),
         packages: Vec::new(),
         reason: None,
+        requirements: Vec::new(),
+        packageable: None,
+        unpackageable: Default::default(),
     }
 }
 
@@ -113,8 +116,15 @@ pub fn classify(
         })
         .collect();
     if !missing.is_empty() {
+        let requirements = report
+            .resolutions
+            .iter()
+            .filter(|r| matches!(r.outcome, Outcome::Missing { .. }))
+            .map(|r| r.requirement.clone())
+            .collect::<BTreeSet<String>>();
         return RepoResult {
             packages: missing.into_iter().collect(),
+            requirements: requirements.into_iter().collect(),
             reason: report.refusals().into_iter().next(),
             ..base.with_class(Class::NeedsPackage)
         };

@@ -75,6 +75,15 @@ pub struct RepoResult {
     /// The first reason, in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The missing requirements as the manifests write them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requirements: Vec<String>,
+    /// With `--package-missing`: whether the generator packages every missing requirement from
+    /// the Python index, and why not for those it cannot (PEP 503 name → reason).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packageable: Option<bool>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unpackageable: BTreeMap<String, String>,
 }
 
 /// A survey: one shard or the merge of several.
@@ -157,6 +166,8 @@ pub struct Summary {
     pub could_not_check: BTreeMap<String, usize>,
     pub fixes: BTreeMap<String, usize>,
     pub packages: BTreeMap<String, usize>,
+    /// Of "needs a package": how many the generator packages entirely (when it was asked).
+    pub packageable: Option<usize>,
 }
 
 impl Report {
@@ -186,6 +197,9 @@ impl Report {
             }
             for package in &r.packages {
                 *s.packages.entry(package.clone()).or_default() += 1;
+            }
+            if let Some(yes) = r.packageable {
+                *s.packageable.get_or_insert(0) += usize::from(yes);
             }
         }
         s

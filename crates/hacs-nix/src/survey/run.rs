@@ -3,6 +3,7 @@
 //! result is cached with the pin it judged and the Python set it judged against, so a rerun
 //! with nothing new upstream downloads nothing.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use futures_util::StreamExt;
@@ -12,6 +13,7 @@ use super::{RepoResult, classify};
 use crate::fetch::{self, FetchRequest, Pin, SourcePreference};
 use crate::forge::{Choice, GitHub, RepoId};
 use crate::hash::Sha256Digest;
+use crate::pypi;
 use crate::pyset::PythonSet;
 
 #[derive(Debug, Clone, Default)]
@@ -19,6 +21,10 @@ pub struct SurveyOptions {
     pub jobs: usize,
     /// Where results are cached per repository (`None`: no cache).
     pub cache: Option<PathBuf>,
+    /// Ask the Python index whether the generator can package what is missing.
+    pub package_missing: bool,
+    /// The index's base URL; `None`: as the user's pip is configured.
+    pub python_index: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -125,5 +131,59 @@ pub async fn survey(
         results.push(result);
     }
     super::sort_results(&mut results);
+    if options.package_missing {
+        judge_packaging(&mut results, set, options.python_index.as_deref()).await;
+    }
     (results, downloads)
+}
+
+/// Packages every missing requirement of the survey at once, as `update-components` would
+/// (without writing anything), and marks each result with whether all it lacks was packaged.
+async fn judge_packaging(results: &mut [RepoResult], set: &PythonSet, index: Option<&str>) {
+    let mut wanted = Vec::new();
+    for r in results.iter() {
+        for text in &r.requirements {
+            if let Ok(requirement) = crate::requirement::parse(text) {
+                wanted.push(pypi::resolve::Wanted {
+                    requirement,
+                    needed_by: format!("{}: {text}", r.repo),
+                });
+            }
+        }
+    }
+    if wanted.is_empty() {
+        return;
+    }
+    let reached = match index {
+        Some(url) => Ok(url.to_owned()),
+        None => pypi::index_url("python3"),
+    }
+    .and_then(|index| pypi::client().map(|client| (index, client)));
+    let refused: BTreeMap<String, String> = match reached {
+        Ok((index, client)) => {
+            // The whole catalogue's needs: no cap on the count, the usual depth.
+            let context = pypi::resolve::Context {
+                limits: pypi::resolve::Limits {
+                    depth: pypi::resolve::Limits::default().depth,
+                    count: usize::MAX,
+                },
+                ..pypi::resolve::Context::default()
+            };
+            pypi::resolve::package_missing(&client, &index, set, &wanted, context)
+                .await
+                .refused
+        }
+        Err(e) => wanted
+            .iter()
+            .map(|w| (w.requirement.normalized.clone(), e.to_string()))
+            .collect(),
+    };
+    for r in results.iter_mut().filter(|r| !r.packages.is_empty()) {
+        r.unpackageable = r
+            .packages
+            .iter()
+            .filter_map(|p| Some((p.clone(), refused.get(p)?.clone())))
+            .collect();
+        r.packageable = Some(r.unpackageable.is_empty());
+    }
 }
