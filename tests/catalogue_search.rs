@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use hacs_nix::catalogue::{self, Catalogue, Category, LoadMode, Resolution, Sources};
 use hacs_nix::forge::{EtagCache, RepoId};
 use support::catalogue::{Known, Served, realistic, serve};
-use support::pipeline::{Case, source_component};
+use support::pipeline::{Case, shown, source_component};
 
 fn served() -> Served {
     let known: BTreeMap<&str, Known> = [
@@ -324,13 +324,7 @@ fn add_by_domain_pins_it_and_refusals_and_ambiguity_write_nothing() {
         source_component("spook", &[]),
     );
     let out = case.run(&["add", "spook"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
     let toml = std::fs::read_to_string(case.pkgs().join("components.toml")).unwrap();
     assert!(
         toml.contains("[spook]\nrepo = \"frenck/spook\"\n"),

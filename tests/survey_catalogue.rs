@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use support::craft::{dir, file, tar_gz};
 use support::github::{Repo, info, release};
-use support::pipeline::{Case, manifest};
+use support::pipeline::{Case, manifest, shown};
 
 /// A source archive `top/` with these files.
 fn archive(files: &[(&str, &str)]) -> Vec<u8> {
@@ -271,12 +271,7 @@ fn world(case: &mut Case) -> BTreeMap<String, (&'static str, &'static str)> {
 
 fn survey(case: &Case, args: &[&str]) -> Value {
     let out = case.run(&[&["survey", "--format", "json", "--jobs", "4"][..], args].concat());
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -319,15 +314,8 @@ fn every_class_is_found_reruns_download_nothing_and_shards_merge_to_the_whole() 
     // checked) and says the same.
     case.mock.clear_log();
     let again = survey(&case, &[]);
-    let retried: Vec<String> = case
-        .mock
-        .requests()
-        .into_iter()
-        .map(|r| r.path)
-        .filter(|p| p.starts_with("/dl/"))
-        .collect();
     assert_eq!(
-        retried,
+        case.mock.downloads(),
         ["/dl/s/no-download/archive/refs/tags/v1.0.0.tar.gz"]
     );
     assert_eq!(again, report);
@@ -409,12 +397,7 @@ fn package_missing_asks_the_python_index_what_the_generator_can_package() {
             .args(["survey", "--format", "json", "--package-missing"])
             .output()
             .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let result = |repo: &str| {
         report["results"]

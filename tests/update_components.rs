@@ -14,7 +14,7 @@ use hacs_nix::pyset::{self, Nixpkgs};
 use serde_json::Value;
 use support::craft::{self, dir, file, tar_gz};
 use support::github::{MockGitHub, Repo, info, release};
-use support::pipeline::xtask;
+use support::pipeline::{shown, xtask};
 use support::{builder, oracle};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
@@ -443,13 +443,7 @@ fn pins_realistic_repositories_and_reruns_as_a_no_op() {
     world.mock.clear_log();
     let again = xtask(dir.path(), &world.mock, &["update-components"]);
     assert_eq!(again.status.code(), Some(1), "the same two still fail");
-    let downloads: Vec<String> = world
-        .mock
-        .requests()
-        .into_iter()
-        .map(|r| r.path)
-        .filter(|p| p.starts_with("/dl/"))
-        .collect();
+    let downloads = world.mock.downloads();
     let expected_downloads: Vec<String> = vec![
         "/dl/o/broken/archive/refs/tags/1.0.0.tar.gz".to_owned(),
         "/dl/o/missing/archive/refs/tags/1.0.tar.gz".to_owned(),
@@ -518,13 +512,7 @@ fn dry_run_only_and_add() {
         &world.mock,
         &["add", "o/midea", "--attr", "midea_ac"],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
     let toml = std::fs::read_to_string(dir.path().join("pkgs/components.toml")).unwrap();
     assert!(
         toml.ends_with("\n[midea_ac]\nrepo = \"o/midea\"\n"),

@@ -146,6 +146,15 @@ impl MockGitHub {
         self.state.lock().unwrap().log.clone()
     }
 
+    /// The download paths requested so far (under `/dl`), in order.
+    pub fn downloads(&self) -> Vec<String> {
+        self.requests()
+            .into_iter()
+            .map(|r| r.path)
+            .filter(|p| p.starts_with("/dl/"))
+            .collect()
+    }
+
     pub fn clear_log(&self) {
         self.state.lock().unwrap().log.clear();
     }

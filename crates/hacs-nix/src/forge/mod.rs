@@ -266,18 +266,23 @@ impl Settings {
     }
 }
 
+/// An HTTP client with the settings' user agent and timeouts.
+fn client(settings: &Settings) -> Result<reqwest::Client, ForgeError> {
+    install_tls_provider();
+    reqwest::Client::builder()
+        .user_agent(settings.user_agent.clone())
+        .connect_timeout(settings.connect_timeout)
+        .read_timeout(settings.read_timeout)
+        .build()
+        .map_err(|e| ForgeError::BadResponse {
+            url: settings.api.clone(),
+            detail: http::describe(&e),
+        })
+}
+
 impl GitHub {
     pub fn new(settings: Settings) -> Result<Self, ForgeError> {
-        install_tls_provider();
-        let client = reqwest::Client::builder()
-            .user_agent(settings.user_agent)
-            .connect_timeout(settings.connect_timeout)
-            .read_timeout(settings.read_timeout)
-            .build()
-            .map_err(|e| ForgeError::BadResponse {
-                url: settings.api.clone(),
-                detail: http::describe(&e),
-            })?;
+        let client = client(&settings)?;
         if let Some(cache) = &settings.cache {
             cache.prune(std::time::SystemTime::now());
         }
@@ -554,17 +559,7 @@ const PLAIN_JSON: &str = "application/json";
 
 impl JsonSource {
     pub fn new(cache: Option<EtagCache>, retry: RetryPolicy) -> Result<Self, ForgeError> {
-        install_tls_provider();
-        let settings = Settings::default();
-        let client = reqwest::Client::builder()
-            .user_agent(settings.user_agent)
-            .connect_timeout(settings.connect_timeout)
-            .read_timeout(settings.read_timeout)
-            .build()
-            .map_err(|e| ForgeError::BadResponse {
-                url: String::new(),
-                detail: http::describe(&e),
-            })?;
+        let client = client(&Settings::default())?;
         Ok(Self {
             engine: http::Engine::new(client, None, cache, retry),
         })
