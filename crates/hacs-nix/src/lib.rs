@@ -25,6 +25,7 @@ pub mod lock;
 pub mod manifest;
 pub mod nar;
 pub mod nixgen;
+pub mod plugin;
 pub mod pypi;
 pub mod pyset;
 pub mod report;
