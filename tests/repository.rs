@@ -274,9 +274,18 @@ fn the_nixos_module_sets_the_three_lists() {
     std::fs::copy(root().join("flake.nix"), dir.path().join("flake.nix")).unwrap();
     let pkgs = dir.path().join("pkgs");
     for (attr, marker) in [
-        ("hacs", "isHomeAssistantComponent = true; domain = \"hacs\";"),
-        ("spook", "isHomeAssistantComponent = true; domain = \"spook\";"),
-        ("mushroom", "hacsNixKind = \"card\"; entrypoint = \"mushroom.js\";"),
+        (
+            "hacs",
+            "isHomeAssistantComponent = true; domain = \"hacs\";",
+        ),
+        (
+            "spook",
+            "isHomeAssistantComponent = true; domain = \"spook\";",
+        ),
+        (
+            "mushroom",
+            "hacsNixKind = \"card\"; entrypoint = \"mushroom.js\";",
+        ),
         ("catppuccin", "isHomeAssistantTheme = true;"),
     ] {
         std::fs::create_dir_all(pkgs.join(attr)).unwrap();
@@ -343,11 +352,19 @@ fn the_nixos_module_sets_the_three_lists() {
     assert_eq!(v("/only/cards"), serde_json::json!(["mushroom"]));
     assert_eq!(v("/only/themes"), serde_json::json!([]));
     let failed = v("/unknown/failed").to_string();
-    assert!(failed.contains("names nope, which hacs-nix does not pin") && failed.contains("catppuccin, hacs, mushroom, spook"), "{failed}");
+    assert!(
+        failed.contains("names nope, which hacs-nix does not pin")
+            && failed.contains("catppuccin, hacs, mushroom, spook"),
+        "{failed}"
+    );
     assert_eq!(v("/unknown/integrations"), serde_json::json!(["hacs"]));
     // A nixpkgs without the themes option: the theme is not set, and an assertion says why.
     assert_eq!(v("/oldNixpkgs/themes"), serde_json::json!([]));
-    assert!(v("/oldNixpkgs/failed").to_string().contains("no services.home-assistant.themes"));
+    assert!(
+        v("/oldNixpkgs/failed")
+            .to_string()
+            .contains("no services.home-assistant.themes")
+    );
     assert_eq!(v("/disabled"), serde_json::json!(false));
     assert_eq!(v("/options/only/example"), serde_json::json!(["hacs"]));
     assert_eq!(v("/options/only/default"), serde_json::Value::Null);

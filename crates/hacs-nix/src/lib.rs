@@ -31,6 +31,7 @@ pub mod pyset;
 pub mod report;
 pub mod requirement;
 pub mod survey;
+pub mod theme;
 pub mod tree;
 pub mod update;
 

@@ -137,6 +137,47 @@ pub fn locate(
     })
 }
 
+/// Where NixOS serves every card's files: `customLovelaceModules` are merged into this folder.
+pub const MODULES_URL: &str = "/local/nixos-lovelace-modules";
+
+/// A path HACS serves a card's files under, hard-coded in one of its files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HardCoded {
+    pub file: String,
+    /// `/hacsfiles/<repo>/` or `/local/community/<repo>/`.
+    pub path: String,
+    /// What it becomes: the card's own folder under [`MODULES_URL`].
+    pub replacement: String,
+}
+
+/// HACS installs a card under `www/community/<repo>/`, served as `/hacsfiles/<repo>/` and
+/// `/local/community/<repo>/`; cards that load their other files through those paths need them
+/// rewritten to where the NixOS module serves them (`folder`: the card's subfolder).
+pub fn hard_coded_paths(
+    repo_name: &str,
+    folder: &str,
+    files: &[(String, Vec<u8>)],
+) -> Vec<HardCoded> {
+    let replacement = format!("{MODULES_URL}/{folder}/");
+    let needles = [
+        format!("/hacsfiles/{repo_name}/"),
+        format!("/local/community/{repo_name}/"),
+    ];
+    let mut out = Vec::new();
+    for (file, bytes) in files {
+        for needle in &needles {
+            if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                out.push(HardCoded {
+                    file: file.clone(),
+                    path: needle.clone(),
+                    replacement: replacement.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +196,33 @@ mod tests {
 
     fn strings(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn hard_coded_hacs_paths_are_found_per_file() {
+        let files = vec![
+            (
+                "card.js".to_owned(),
+                b"import(\"/hacsfiles/lovelace-card/chunk-1.js\"); fetch('/local/community/lovelace-card/i18n/en.json')".to_vec(),
+            ),
+            ("chunk-1.js".to_owned(), b"export const x = '/hacsfiles/other-card/a.js';".to_vec()),
+        ];
+        let found = hard_coded_paths("lovelace-card", "card", &files);
+        assert_eq!(
+            found
+                .iter()
+                .map(|h| (h.file.as_str(), h.path.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                ("card.js", "/hacsfiles/lovelace-card/"),
+                ("card.js", "/local/community/lovelace-card/")
+            ]
+        );
+        assert!(
+            found
+                .iter()
+                .all(|h| h.replacement == "/local/nixos-lovelace-modules/card/")
+        );
     }
 
     #[test]
