@@ -10,6 +10,7 @@
 //! # ignore = { numpy = "vendored" }  requirements to drop, with the reason
 //! # frozen = true                 keep the current pin; never update
 //! # package-missing = false       never package requirements Home Assistant's set lacks
+//! # kind = "card"                 a Lovelace card (HACS's plugin rule); default "integration"
 //!
 //! # Python packages the tool generates for requirements Home Assistant's set lacks:
 //! [python.micloud]
@@ -46,6 +47,19 @@ pub struct Wanted {
     /// Package requirements Home Assistant's set lacks from the Python index.
     #[serde(default = "yes")]
     pub package_missing: bool,
+    /// What HACS would install it as.
+    #[serde(default)]
+    pub kind: Kind,
+}
+
+/// HACS's categories this tool pins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    #[default]
+    Integration,
+    /// A Lovelace plugin (HACS's category `plugin`).
+    Card,
 }
 
 fn yes() -> bool {

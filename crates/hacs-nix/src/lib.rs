@@ -11,6 +11,7 @@
 
 pub mod apply;
 pub mod archive;
+pub mod card;
 pub mod catalogue;
 pub mod config;
 pub mod deps;

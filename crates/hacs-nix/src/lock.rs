@@ -21,6 +21,9 @@ pub struct Lock {
     /// Python packages generated for requirements Home Assistant's set lacks, by attribute.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub python: BTreeMap<String, crate::pypi::Package>,
+    /// Lovelace cards, by attribute.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub cards: BTreeMap<String, crate::card::CardEntry>,
 }
 
 /// How a pin was established.
@@ -138,6 +141,7 @@ impl Lock {
             schema: LOCK_SCHEMA,
             components: BTreeMap::new(),
             python: BTreeMap::new(),
+            cards: BTreeMap::new(),
         }
     }
 
@@ -225,6 +229,36 @@ impl Lock {
                 return Err(at(&format!(
                     "`hash` `{}` is not a SHA-256",
                     package.hash.escape_debug()
+                )));
+            }
+        }
+        for (attr, card) in &self.cards {
+            let at = |what: &str| format!("cards.{attr}: {what}; {help}");
+            if !is_path_attribute(attr) || self.components.contains_key(attr) {
+                return Err(format!(
+                    "the key `cards.{}` is not an attribute name of its own; {help}",
+                    attr.escape_debug()
+                ));
+            }
+            let names = card.file_names();
+            if let Some(bad) = names
+                .iter()
+                .copied()
+                .chain([card.entry.as_str()])
+                .chain(card.rewrites.iter().map(|r| r.file.as_str()))
+                .find(|n| !crate::card::valid_file_name(n))
+            {
+                return Err(at(&format!("`{}` is not a file name", bad.escape_debug())));
+            }
+            if !names.contains(&card.entry.as_str()) {
+                return Err(at("the entry is not one of its files"));
+            }
+            if let crate::card::CardFiles::SourceArchive { folder, .. } = &card.files
+                && !(folder.is_empty() || folder == "dist")
+            {
+                return Err(at(&format!(
+                    "`{}` is not the root or `dist`",
+                    folder.escape_debug()
                 )));
             }
         }

@@ -397,6 +397,141 @@ pub fn render_index<'a>(
     Ok(out)
 }
 
+/// The text of `pkgs/<attr>/default.nix` for a Lovelace card: every file HACS installs in the
+/// card's own folder of `$out`, the card's file also at the top (`passthru.entrypoint`, what
+/// `services.home-assistant.customLovelaceModules` lists), hard-coded HACS paths pointed at the
+/// folder. Every name reaches the shell through `lib.escapeShellArgs`.
+pub fn render_card(entry: &crate::card::CardEntry) -> Result<String, NixgenError> {
+    use crate::card::{CardFiles, card_folder, valid_file_name};
+    let (owner, repo) = entry
+        .repo
+        .split_once('/')
+        .ok_or_else(|| NixgenError::Repo(entry.repo.clone()))?;
+    let folder = card_folder(repo);
+    for name in entry
+        .file_names()
+        .into_iter()
+        .chain([entry.entry.as_str(), folder.as_str()])
+        .chain(entry.rewrites.iter().map(|r| r.file.as_str()))
+    {
+        if !valid_file_name(name) {
+            return Err(NixgenError::Identifier(name.to_owned()));
+        }
+    }
+    let fetcher = match entry.files {
+        CardFiles::ReleaseAssets { .. } => "fetchurl",
+        CardFiles::SourceArchive { .. } => "fetchFromGitHub",
+    };
+    let mut out = String::from(HEADER);
+    out.push_str(&format!("{{\n  lib,\n  stdenvNoCC,\n  {fetcher},\n}}:\n\n"));
+    if let CardFiles::ReleaseAssets { assets } = &entry.files {
+        out.push_str("let\n  # The release's files, as HACS downloads them.\n  files = [\n");
+        for asset in assets {
+            out.push_str(&format!(
+                "    {{\n      name = {};\n      src = fetchurl {{\n        url = {};\n        hash = {};\n      }};\n    }}\n",
+                nix_string(&asset.name),
+                nix_string(&asset.url),
+                nix_string(&asset.hash)
+            ));
+        }
+        out.push_str("  ];\nin\n");
+    }
+    out.push_str("stdenvNoCC.mkDerivation {\n");
+    out.push_str(&format!("  pname = {};\n", nix_string(&folder)));
+    out.push_str(&format!(
+        "  version = {};\n\n",
+        nix_string(nix_version(&entry.version))
+    ));
+    let folder_word = shell_words([folder.as_str()]);
+    let copy = match &entry.files {
+        CardFiles::ReleaseAssets { .. } => {
+            out.push_str("  dontUnpack = true;\n\n");
+            // Each file's store path and its name, quoted by Nix.
+            format!(
+                "    ${{lib.concatMapStrings (f: \"cp -- ${{f.src}} \\\"$out\\\"/{folder_word}/${{lib.escapeShellArg f.name}}\\n\") files}}"
+            )
+        }
+        CardFiles::SourceArchive {
+            is_tag,
+            reference,
+            hash,
+            folder: from,
+            files,
+            ..
+        } => {
+            out.push_str("  src = fetchFromGitHub {\n");
+            out.push_str(&format!(
+                "    owner = {};\n    repo = {};\n",
+                nix_string(owner),
+                nix_string(repo)
+            ));
+            let key = if *is_tag { "tag" } else { "rev" };
+            out.push_str(&format!("    {key} = {};\n", nix_string(reference)));
+            out.push_str(&format!("    hash = {};\n  }};\n\n", nix_string(hash)));
+            out.push_str("  dontConfigure = true;\n  dontBuild = true;\n\n");
+            let paths: Vec<String> = files
+                .iter()
+                .map(|f| {
+                    if from.is_empty() {
+                        f.clone()
+                    } else {
+                        format!("{from}/{f}")
+                    }
+                })
+                .collect();
+            format!(
+                "    cp -- {} \"$out\"/{folder_word}",
+                shell_words(paths.iter().map(String::as_str))
+            )
+        }
+    };
+    out.push_str("  installPhase = ''\n    runHook preInstall\n\n");
+    out.push_str(&format!("    mkdir -p \"$out\"/{folder_word}\n"));
+    out.push_str(&copy);
+    out.push('\n');
+    if !entry.rewrites.is_empty() {
+        out.push_str(
+            "    # HACS's paths, hard-coded in the card, pointed at where NixOS serves its files.\n",
+        );
+        for r in &entry.rewrites {
+            let file = format!("{folder}/{}", r.file);
+            out.push_str(&format!(
+                "    substituteInPlace \"$out\"/{} --replace-fail {}\n",
+                shell_words([file.as_str()]),
+                shell_words([r.path.as_str(), r.replacement.as_str()])
+            ));
+        }
+    }
+    let entry_path = format!("{folder}/{}", entry.entry);
+    out.push_str(&format!(
+        "    cp -- \"$out\"/{} \"$out\"/{}\n\n    runHook postInstall\n  '';\n\n",
+        shell_words([entry_path.as_str()]),
+        shell_words([entry.entry.as_str()])
+    ));
+    out.push_str(&format!(
+        "  passthru = {{\n    entrypoint = {};\n    hacsNixKind = \"card\";\n  }};\n\n",
+        nix_string(&entry.entry)
+    ));
+    out.push_str("  meta = {\n");
+    if let Some(changelog) = &entry.meta.changelog {
+        out.push_str(&format!("    changelog = {};\n", nix_string(changelog)));
+    }
+    if let Some(description) = &entry.meta.description {
+        out.push_str(&format!("    description = {};\n", nix_string(description)));
+    }
+    let homepage = entry
+        .meta
+        .homepage
+        .clone()
+        .unwrap_or_else(|| format!("https://github.com/{}", entry.repo));
+    out.push_str(&format!("    homepage = {};\n", nix_string(&homepage)));
+    if let Some(license) = entry.meta.license.as_deref().and_then(license_attr) {
+        out.push_str(&format!("    license = lib.licenses.{license};\n"));
+    }
+    out.push_str("  };\n}\n");
+    Ok(out)
+}
+
 /// Every file a lock generates, by path under `pkgs/`; what cannot be rendered comes back as
 /// (attribute, error), and its file is left out.
 pub fn render_all(
@@ -423,10 +558,21 @@ pub fn render_all(
             Err(e) => errors.push((format!("python.{attr}"), e)),
         }
     }
-    let components = lock
+    for (attr, card) in &lock.cards {
+        match render_card(card) {
+            Ok(text) => {
+                files.insert(format!("{attr}/default.nix"), text);
+            }
+            Err(e) => errors.push((attr.clone(), e)),
+        }
+    }
+    // Components and cards, in one order.
+    let components: std::collections::BTreeMap<&str, &[String]> = lock
         .components
         .iter()
-        .map(|(a, e)| (a.as_str(), e.dependencies.as_slice()));
+        .map(|(a, e)| (a.as_str(), e.dependencies.as_slice()))
+        .chain(lock.cards.keys().map(|a| (a.as_str(), &[][..])))
+        .collect();
     match render_index(components, &lock.python) {
         Ok(index) => {
             files.insert("default.nix".to_owned(), index);

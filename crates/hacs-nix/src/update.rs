@@ -23,6 +23,7 @@ use crate::nixgen;
 use crate::pypi;
 use crate::pyset::PythonSet;
 
+mod cards;
 mod missing;
 
 pub use missing::{PYTHON_FINDINGS, resolve_packaging};
@@ -176,6 +177,7 @@ where
             schema: old.schema.max(crate::lock::LOCK_SCHEMA),
             components: BTreeMap::new(),
             python: BTreeMap::new(),
+            cards: BTreeMap::new(),
         },
         ..Draft::default()
     };
@@ -207,6 +209,7 @@ where
         draft.settle(attr, wanted, old.components.get(attr), analysed, set);
     }
     draft.pending.sort_by(|a, b| a.attr.cmp(&b.attr));
+    draft.pin_cards(components, old, github, options).await;
     if let Some(set) = set {
         draft.resolve(components, old, set, options).await;
     }
@@ -258,6 +261,9 @@ impl Draft {
         let mut requests = Vec::new();
         let mut attrs = Vec::new();
         for (attr, wanted) in &components.entries {
+            if wanted.kind != crate::config::Kind::Integration {
+                continue;
+            }
             let previous = old.components.get(attr);
             if !selected(attr) {
                 if let Some(entry) = previous {
@@ -398,7 +404,8 @@ impl Draft {
         // Components finish in any order; the plan reads the same whatever it was.
         self.failures.sort_by(|a, b| a.attr.cmp(&b.attr));
         let (writes, removals) = files(&self.lock, old, existing, &mut self.failures);
-        let changes = changes(old, &self.lock, &writes);
+        let mut changes = changes(old, &self.lock, &writes);
+        changes.extend(cards::card_changes(old, &self.lock));
         let python_changes = python_changes(old, &self.lock, set);
         self.releases.retain(|attr, _| {
             changes
@@ -806,10 +813,12 @@ fn files(
         .into_iter()
         .filter(|(path, text)| existing.get(path) != Some(text))
         .collect();
+    let pinned = |a: &String| lock.components.contains_key(a) || lock.cards.contains_key(a);
     let removals = old
         .components
         .keys()
-        .filter(|a| !lock.components.contains_key(*a))
+        .chain(old.cards.keys())
+        .filter(|a| !pinned(a))
         .cloned()
         .chain(
             old.python

@@ -74,7 +74,7 @@ pub fn lint(options: &LintOptions) -> Vec<Finding> {
         for attr in components
             .entries
             .keys()
-            .filter(|a| !lock.components.contains_key(*a))
+            .filter(|a| !lock.components.contains_key(*a) && !lock.cards.contains_key(*a))
         {
             findings.push(Finding::error(
                 "lint-unpinned",
@@ -87,7 +87,17 @@ pub fn lint(options: &LintOptions) -> Vec<Finding> {
                 "run `cargo xtask update-components`",
             ));
         }
-        for (attr, entry) in &lock.components {
+        // Integrations and cards alike: (attribute, repository, what it is pinned as).
+        let pinned = lock
+            .components
+            .iter()
+            .map(|(a, e)| (a, &e.repo, crate::config::Kind::Integration))
+            .chain(
+                lock.cards
+                    .iter()
+                    .map(|(a, e)| (a, &e.repo, crate::config::Kind::Card)),
+            );
+        for (attr, repo, kind) in pinned {
             match components.entries.get(attr) {
                 None => findings.push(Finding::error(
                     "lint-not-wanted",
@@ -99,7 +109,20 @@ pub fn lint(options: &LintOptions) -> Vec<Finding> {
                     format!("`{attr}` is pinned but no longer in components.toml"),
                     "run `cargo xtask update-components` to remove it",
                 )),
-                Some(wanted) if wanted.repo != entry.repo => findings.push(Finding::error(
+                Some(wanted) if wanted.kind != kind => findings.push(Finding::error(
+                    "lint-kind-changed",
+                    Location {
+                        file: show(&lock_path),
+                        key: Some(attr.clone()),
+                        ..Location::default()
+                    },
+                    format!(
+                        "`{attr}` is pinned as {kind:?} but components.toml wants a {:?}",
+                        wanted.kind
+                    ),
+                    "run `cargo xtask update-components`",
+                )),
+                Some(wanted) if wanted.repo != *repo => findings.push(Finding::error(
                     "lint-repo-changed",
                     Location {
                         file: show(&lock_path),
@@ -107,8 +130,8 @@ pub fn lint(options: &LintOptions) -> Vec<Finding> {
                         ..Location::default()
                     },
                     format!(
-                        "`{attr}` is pinned from {} but components.toml wants {}",
-                        entry.repo, wanted.repo
+                        "`{attr}` is pinned from {repo} but components.toml wants {}",
+                        wanted.repo
                     ),
                     "run `cargo xtask update-components`",
                 )),

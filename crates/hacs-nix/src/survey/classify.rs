@@ -22,6 +22,7 @@ fn wanted(repo: &RepoId) -> Wanted {
         ignore: Default::default(),
         frozen: false,
         package_missing: true,
+        kind: crate::config::Kind::Integration,
     }
 }
 

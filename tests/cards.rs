@@ -1,0 +1,413 @@
+//! Lovelace cards end to end on the loopback GitHub: each of HACS's cases (a release asset, a
+//! `-bundle` asset with its companions, `dist/`, the root with `filename`, `content_in_root`,
+//! nothing found), pinned by `update-components`; hashes against real Nix; the generated
+//! derivation evaluated by real `nix-instantiate` and its install phase run by bash, with a
+//! card whose JavaScript hard-codes HACS's `/hacsfiles/<repo>/` path.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{Value, json};
+use support::craft::{dir, file, tar_gz};
+use support::github::{Repo, info, release};
+use support::oracle;
+use support::pipeline::{Case, shown};
+
+/// A card repository: release assets (name, bytes), the tag's source files, hacs.json.
+fn card_repo(
+    case: &mut Case,
+    repo: &str,
+    tag: &str,
+    assets: &[(&str, &[u8])],
+    files: &[(&str, &str)],
+    hacs: Option<&str>,
+) -> Vec<u8> {
+    let top = format!(
+        "{}-{}",
+        repo.rsplit('/').next().unwrap(),
+        tag.trim_start_matches('v')
+    );
+    let mut members = vec![dir(&format!("{top}/"))];
+    for (path, text) in files {
+        members.push(file(&format!("{top}/{path}"), text.as_bytes()));
+    }
+    let archive = tar_gz(&members);
+    let sha = format!("{:040x}", repo.len() * 7919 + tag.len());
+    let mut r = Repo {
+        info: info(&format!("The {repo} card"), Some("MIT")),
+        releases: vec![release(
+            tag,
+            false,
+            false,
+            &assets
+                .iter()
+                .map(|(n, b)| (*n, *b, true))
+                .collect::<Vec<_>>(),
+        )],
+        commits: [(tag.to_owned(), sha.clone()), ("main".to_owned(), sha)].into(),
+        ..Repo::default()
+    };
+    if let Some(h) = hacs {
+        r.files.insert(
+            (tag.to_owned(), "hacs.json".to_owned()),
+            h.as_bytes().to_vec(),
+        );
+    }
+    case.mock.add_repo(repo, r);
+    for (name, bytes) in assets {
+        case.serve(
+            &format!("/{repo}/releases/download/{tag}/{name}"),
+            bytes.to_vec(),
+        );
+    }
+    case.serve(
+        &format!("/{repo}/archive/refs/tags/{tag}.tar.gz"),
+        archive.clone(),
+    );
+    archive
+}
+
+/// The nixpkgs functions the card derivation uses: `lib`'s quoting as nixpkgs writes it,
+/// `fetchurl` and `fetchFromGitHub` answering with local paths, `mkDerivation` its arguments.
+fn evaluate(
+    pkgs: &Path,
+    attr: &str,
+    urls: &BTreeMap<String, PathBuf>,
+    src: Option<&Path>,
+) -> Value {
+    let urls_json = pkgs.parent().unwrap().join("urls.json");
+    std::fs::write(
+        &urls_json,
+        serde_json::to_string(
+            &urls
+                .iter()
+                .map(|(k, v)| (k.clone(), v.display().to_string()))
+                .collect::<BTreeMap<_, _>>(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let expr = format!(
+        r#"let
+          escapeShellArg = arg: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] (toString arg) + "'";
+          lib = {{
+            inherit escapeShellArg;
+            escapeShellArgs = args: builtins.concatStringsSep " " (map escapeShellArg args);
+            concatMapStrings = f: list: builtins.concatStringsSep "" (map f list);
+            licenses.mit = "mit";
+          }};
+          urls = builtins.fromJSON (builtins.readFile {urls});
+          fetchurl = {{ url, hash }}: urls.${{url}};
+          fetchFromGitHub = args: args // {{ outPath = "{src}"; }};
+          stdenvNoCC.mkDerivation = args: args;
+          f = import {pkgs}/{attr}/default.nix;
+          drv = f (builtins.intersectAttrs (builtins.functionArgs f) {{ inherit lib stdenvNoCC fetchurl fetchFromGitHub; }});
+        in {{
+          inherit (drv) pname version installPhase passthru;
+          src = if drv ? src then removeAttrs drv.src [ "outPath" ] else null;
+          dontUnpack = drv.dontUnpack or false;
+          index = builtins.attrNames (import {pkgs}/default.nix {{ callPackage = p: a: p; }});
+        }}"#,
+        urls = urls_json.display(),
+        src = src.map_or(String::new(), |p| p.display().to_string()),
+        pkgs = pkgs.display(),
+    );
+    let out = Command::new("nix-instantiate")
+        .args(["--eval", "--strict", "--json", "-E", &expr])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The install phase as stdenv runs it (in the unpacked source, or nowhere with dontUnpack),
+/// with `substituteInPlace --replace-fail` modelled: a pattern not found fails the build.
+fn install(phase: &str, src: Option<&Path>, out: &Path) -> Result<(), String> {
+    let script = format!(
+        r#"set -euo pipefail
+runHook() {{ :; }}
+substituteInPlace() {{
+  local file="$1"; shift
+  while [ $# -gt 0 ]; do
+    [ "$1" = --replace-fail ] || {{ echo "unknown $1" >&2; return 1; }}
+    local content; content="$(cat -- "$file"; printf x)"; content="${{content%x}}"
+    case "$content" in *"$2"*) ;; *) echo "substituteInPlace: '$2' not found in $file" >&2; return 1;; esac
+    printf '%s' "${{content//"$2"/"$3"}}" > "$file"
+    shift 3
+  done
+}}
+{phase}"#
+    );
+    let mut command = Command::new("bash");
+    command.arg("-c").arg(&script).env("out", out);
+    if let Some(src) = src {
+        command.current_dir(src);
+    }
+    let result = command.output().unwrap();
+    if result.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&result.stderr).into_owned())
+    }
+}
+
+fn lock(case: &Case) -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(case.pkgs().join("components.lock.json")).unwrap(),
+    )
+    .unwrap()
+}
+
+fn flat_sri(bytes: &[u8], work: &Path) -> String {
+    let path = work.join("flat");
+    std::fs::write(&path, bytes).unwrap();
+    to_sri(&oracle::nix_hash_flat_base32(&path))
+}
+
+/// Nix's own conversion of a hash (hex or base32) to SRI.
+fn to_sri(hash: &str) -> String {
+    let out = Command::new("nix")
+        .args([
+            "--extra-experimental-features",
+            "nix-command",
+            "hash",
+            "to-sri",
+            "--type",
+            "sha256",
+            hash,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn every_hacs_card_case_pins_builds_and_serves_its_files() {
+    let mut case = Case::new();
+    let work = tempfile::tempdir().unwrap();
+    // 1. A `-bundle` release asset, its companions come along; the card loads a chunk through
+    //    HACS's path.
+    let bundle = b"import('/hacsfiles/mini-graph-card/chunk.js'); customElements.define('mini-graph-card', X);".to_vec();
+    let gz = b"\x1f\x8b not really".to_vec();
+    let chunk = b"export const chunk = 1;".to_vec();
+    card_repo(
+        &mut case,
+        "kalkih/mini-graph-card",
+        "v0.12.1",
+        &[
+            ("mini-graph-card-bundle.js", &bundle),
+            ("mini-graph-card-bundle.js.gz", &gz),
+            ("chunk.js", &chunk),
+        ],
+        &[("src/main.ts", "ts")],
+        None,
+    );
+    // 2. dist/: no asset matches, the repository's name without `lovelace-`.
+    let dist_archive = card_repo(
+        &mut case,
+        "thomasloven/lovelace-card-mod",
+        "v3.4.4",
+        &[("card-mod.zip", b"zip")],
+        &[
+            ("dist/card-mod.js", "card mod"),
+            ("dist/card-mod.js.map", "{}"),
+            ("src/x.ts", "x"),
+            ("README.md", "r"),
+        ],
+        None,
+    );
+    // 3. The root with hacs.json's filename: every root *.js.
+    let root_archive = card_repo(
+        &mut case,
+        "someone/custom-card",
+        "1.0.0",
+        &[],
+        &[
+            ("my-card.js", "my card"),
+            ("helper.js", "help"),
+            ("custom-card.js", "not this one"),
+            ("docs/x.js", "no"),
+        ],
+        Some(r#"{"name": "Custom", "filename": "my-card.js"}"#),
+    );
+    // 4. content_in_root: the matching asset is ignored, the root's file is taken.
+    card_repo(
+        &mut case,
+        "someone/rooted",
+        "2.0.0",
+        &[("rooted.js", b"asset")],
+        &[("rooted.js", "root file")],
+        Some(r#"{"name": "Rooted", "content_in_root": true}"#),
+    );
+    // 5. Nothing HACS would install.
+    card_repo(
+        &mut case,
+        "someone/nothing",
+        "0.1.0",
+        &[("other.js", b"x")],
+        &[("src/nothing.ts", "ts")],
+        None,
+    );
+    case.want(
+        "[mini-graph-card]\nrepo = \"kalkih/mini-graph-card\"\nkind = \"card\"\n\n\
+         [card-mod]\nrepo = \"thomasloven/lovelace-card-mod\"\nkind = \"card\"\n\n\
+         [custom-card]\nrepo = \"someone/custom-card\"\nkind = \"card\"\n\n\
+         [rooted]\nrepo = \"someone/rooted\"\nkind = \"card\"\n\n\
+         [nothing]\nrepo = \"someone/nothing\"\nkind = \"card\"\n",
+    );
+    let out = case.run(&["update-components"]);
+    let text = shown(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("error[plugin-no-card]")
+            && text.contains("`nothing.js`, `nothing.umd.js`, `nothing-bundle.js`"),
+        "{text}"
+    );
+    let lock = lock(&case);
+    let cards = &lock["cards"];
+    assert!(cards.get("nothing").is_none());
+    assert!(!case.pkgs().join("nothing").exists());
+
+    // 1: every asset, each with the flat hash Nix computes.
+    let mgc = &cards["mini-graph-card"];
+    assert_eq!(mgc["entry"], "mini-graph-card-bundle.js");
+    assert_eq!(mgc["files"]["from"], "release-assets");
+    let assets = mgc["files"]["assets"].as_array().unwrap();
+    assert_eq!(assets.len(), 3);
+    for (asset, bytes) in assets.iter().zip([&bundle, &gz, &chunk]) {
+        assert_eq!(asset["hash"], flat_sri(bytes, work.path()), "{asset}");
+    }
+    assert_eq!(
+        mgc["rewrites"],
+        json!([{ "file": "mini-graph-card-bundle.js", "path": "/hacsfiles/mini-graph-card/",
+                                          "replacement": "/local/nixos-lovelace-modules/mini-graph-card/" }])
+    );
+    // 2 and 3: the source archive's NAR hash as fetchFromGitHub computes it.
+    let card_mod = &cards["card-mod"];
+    assert_eq!(card_mod["entry"], "card-mod.js");
+    assert_eq!(card_mod["files"]["folder"], "dist");
+    assert_eq!(
+        card_mod["files"]["files"],
+        json!(["card-mod.js", "card-mod.js.map"])
+    );
+    let sri = |hex: &str| to_sri(hex);
+    let archive_path = work.path().join("card-mod.tar.gz");
+    std::fs::write(&archive_path, &dist_archive).unwrap();
+    assert_eq!(
+        card_mod["files"]["hash"],
+        sri(&oracle::fetchzip_hash(&archive_path, true))
+    );
+    let custom = &cards["custom-card"];
+    assert_eq!(custom["entry"], "my-card.js");
+    assert_eq!(custom["files"]["folder"], "");
+    assert_eq!(
+        custom["files"]["files"],
+        json!(["custom-card.js", "helper.js", "my-card.js"])
+    );
+    std::fs::write(&archive_path, &root_archive).unwrap();
+    assert_eq!(
+        custom["files"]["hash"],
+        sri(&oracle::fetchzip_hash(&archive_path, true))
+    );
+    assert_eq!(cards["rooted"]["files"]["from"], "source-archive");
+
+    // The derivations, evaluated and installed.
+    let mut urls = BTreeMap::new();
+    for (asset, bytes) in assets.iter().zip([&bundle, &gz, &chunk]) {
+        let path = work
+            .path()
+            .join(format!("served-{}", asset["name"].as_str().unwrap()));
+        std::fs::write(&path, bytes).unwrap();
+        urls.insert(asset["url"].as_str().unwrap().to_owned(), path);
+    }
+    let drv = evaluate(&case.pkgs(), "mini-graph-card", &urls, None);
+    assert_eq!(
+        drv["passthru"],
+        json!({ "entrypoint": "mini-graph-card-bundle.js", "hacsNixKind": "card" })
+    );
+    assert_eq!(drv["pname"], "mini-graph-card");
+    assert_eq!(drv["version"], "0.12.1");
+    assert_eq!(drv["dontUnpack"], true);
+    assert_eq!(
+        drv["index"],
+        json!(["card-mod", "custom-card", "mini-graph-card", "rooted"])
+    );
+    let out_dir = work.path().join("out-mgc");
+    install(drv["installPhase"].as_str().unwrap(), None, &out_dir).unwrap();
+    let top = std::fs::read_to_string(out_dir.join("mini-graph-card-bundle.js")).unwrap();
+    assert!(
+        top.contains("import('/local/nixos-lovelace-modules/mini-graph-card/chunk.js')"),
+        "{top}"
+    );
+    assert!(!top.contains("/hacsfiles/"));
+    for name in [
+        "mini-graph-card-bundle.js",
+        "mini-graph-card-bundle.js.gz",
+        "chunk.js",
+    ] {
+        assert!(
+            out_dir.join("mini-graph-card").join(name).is_file(),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        std::fs::read(out_dir.join("mini-graph-card/chunk.js")).unwrap(),
+        chunk
+    );
+
+    // dist/: fetchFromGitHub's tree (fetchzip's unpack of the same archive) as the source.
+    std::fs::write(&archive_path, &dist_archive).unwrap();
+    let unpack = tempfile::tempdir().unwrap();
+    let src = oracle::fetchzip_unpack(&archive_path, true, unpack.path());
+    let drv = evaluate(&case.pkgs(), "card-mod", &BTreeMap::new(), Some(&src));
+    assert_eq!(
+        drv["src"],
+        json!({ "owner": "thomasloven", "repo": "lovelace-card-mod", "tag": "v3.4.4", "hash": card_mod["files"]["hash"] })
+    );
+    let out_dir = work.path().join("out-card-mod");
+    install(drv["installPhase"].as_str().unwrap(), Some(&src), &out_dir).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("card-mod.js")).unwrap(),
+        "card mod"
+    );
+    assert!(out_dir.join("card-mod/card-mod.js.map").is_file());
+    assert!(!out_dir.join("card-mod/x.ts").exists());
+    assert_eq!(drv["passthru"]["entrypoint"], "card-mod.js");
+
+    // A rerun with nothing new downloads nothing (but the card that failed, tried again) and
+    // changes nothing.
+    case.mock.clear_log();
+    let before = std::fs::read_to_string(case.pkgs().join("components.lock.json")).unwrap();
+    let out = case.run(&["update-components"]);
+    assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
+    assert_eq!(
+        case.mock.downloads(),
+        ["/dl/someone/nothing/archive/refs/tags/0.1.0.tar.gz"]
+    );
+    assert_eq!(
+        std::fs::read_to_string(case.pkgs().join("components.lock.json")).unwrap(),
+        before
+    );
+
+    // The lint knows cards: the pinned ones are clean; only the one that never pinned is named.
+    let out = case.run(&["lint"]);
+    let text = shown(&out);
+    assert!(
+        text.contains("error[lint-unpinned]") && text.contains("`nothing` is wanted"),
+        "{text}"
+    );
+    assert_eq!(text.matches("error[").count(), 1, "{text}");
+}
