@@ -324,6 +324,12 @@ fn every_hacs_card_case_pins_builds_and_serves_its_files() {
     );
     assert_eq!(cards["rooted"]["files"]["from"], "source-archive");
 
+    // Golden files: the generated derivations as written.
+    for attr in ["mini-graph-card", "card-mod", "custom-card"] {
+        let text = std::fs::read_to_string(case.pkgs().join(attr).join("default.nix")).unwrap();
+        insta::assert_snapshot!(format!("card-{attr}"), text);
+    }
+
     // The derivations, evaluated and installed.
     let mut urls = BTreeMap::new();
     for (asset, bytes) in assets.iter().zip([&bundle, &gz, &chunk]) {
@@ -410,4 +416,113 @@ fn every_hacs_card_case_pins_builds_and_serves_its_files() {
         "{text}"
     );
     assert_eq!(text.matches("error[").count(), 1, "{text}");
+}
+
+#[test]
+fn themes_are_checked_pinned_and_installed() {
+    let mut case = Case::new();
+    let work = tempfile::tempdir().unwrap();
+    let latte = "catppuccin-latte:\n  primary-color: \"#8839ef\"\n  modes:\n    dark:\n      text: \"#fff\"\n";
+    let archive = card_repo(
+        &mut case,
+        "catppuccin/home-assistant",
+        "v2.1.2",
+        &[],
+        &[
+            ("themes/catppuccin.yaml", latte),
+            ("themes/frappe.yaml", "frappe: !include frappe-vars.yaml\n"),
+            ("README.md", "r"),
+            ("themes/notes.txt", "n"),
+        ],
+        None,
+    );
+    card_repo(
+        &mut case,
+        "someone/rooted-theme",
+        "1.0",
+        &[],
+        &[("rooted.yaml", "rooted:\n  a: b\n")],
+        Some(r#"{"name": "R", "content_in_root": true}"#),
+    );
+    card_repo(
+        &mut case,
+        "someone/broken-theme",
+        "1.0",
+        &[],
+        &[("themes/broken.yaml", "broken:\n  a: [1, 2\n")],
+        None,
+    );
+    card_repo(
+        &mut case,
+        "someone/no-theme",
+        "1.0",
+        &[],
+        &[("theme.yaml", "x:\n  a: b\n")],
+        None,
+    );
+    case.want(
+        "[catppuccin]\nrepo = \"catppuccin/home-assistant\"\nkind = \"theme\"\n\n\
+         [rooted]\nrepo = \"someone/rooted-theme\"\nkind = \"theme\"\n\n\
+         [broken]\nrepo = \"someone/broken-theme\"\nkind = \"theme\"\n\n\
+         [none]\nrepo = \"someone/no-theme\"\nkind = \"theme\"\n",
+    );
+    let out = case.run(&["update-components"]);
+    let text = shown(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("error[theme-yaml-invalid]") && text.contains("themes/broken.yaml:3:1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("error[theme-none]") && text.contains("`themes/*.yaml`"),
+        "{text}"
+    );
+    let lock = lock(&case);
+    let themes = &lock["themes"];
+    assert_eq!(
+        themes.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["catppuccin", "rooted"]
+    );
+    let cat = &themes["catppuccin"];
+    assert_eq!(
+        cat["files"],
+        json!(["themes/catppuccin.yaml", "themes/frappe.yaml"])
+    );
+    assert_eq!(cat["themes"], json!(["catppuccin-latte", "frappe"]));
+    assert_eq!(themes["rooted"]["files"], json!(["rooted.yaml"]));
+    let archive_path = work.path().join("theme.tar.gz");
+    std::fs::write(&archive_path, &archive).unwrap();
+    assert_eq!(
+        cat["hash"],
+        to_sri(&oracle::fetchzip_hash(&archive_path, true))
+    );
+
+    let text = std::fs::read_to_string(case.pkgs().join("catppuccin/default.nix")).unwrap();
+    insta::assert_snapshot!("theme-catppuccin", text);
+    let unpack = tempfile::tempdir().unwrap();
+    let src = oracle::fetchzip_unpack(&archive_path, true, unpack.path());
+    let drv = evaluate(&case.pkgs(), "catppuccin", &BTreeMap::new(), Some(&src));
+    assert_eq!(drv["passthru"], json!({ "isHomeAssistantTheme": true }));
+    assert_eq!(drv["src"]["tag"], "v2.1.2");
+    assert_eq!(drv["index"], json!(["catppuccin", "rooted"]));
+    let out_dir = work.path().join("out");
+    install(drv["installPhase"].as_str().unwrap(), Some(&src), &out_dir).unwrap();
+    let mut installed: Vec<String> = std::fs::read_dir(out_dir.join("themes"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    installed.sort();
+    assert_eq!(installed, ["catppuccin.yaml", "frappe.yaml"]);
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("themes/catppuccin.yaml")).unwrap(),
+        latte
+    );
+
+    let out = case.run(&["lint"]);
+    let text = shown(&out);
+    assert_eq!(
+        text.matches("error[").count(),
+        2,
+        "only the two never pinned: {text}"
+    );
 }

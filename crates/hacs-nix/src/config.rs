@@ -10,7 +10,7 @@
 //! # ignore = { numpy = "vendored" }  requirements to drop, with the reason
 //! # frozen = true                 keep the current pin; never update
 //! # package-missing = false       never package requirements Home Assistant's set lacks
-//! # kind = "card"                 a Lovelace card (HACS's plugin rule); default "integration"
+//! # kind = "card"                 a Lovelace card (HACS's plugin rule), or "theme"; default "integration"
 //!
 //! # Python packages the tool generates for requirements Home Assistant's set lacks:
 //! [python.micloud]
@@ -60,6 +60,8 @@ pub enum Kind {
     Integration,
     /// A Lovelace plugin (HACS's category `plugin`).
     Card,
+    /// A frontend theme.
+    Theme,
 }
 
 fn yes() -> bool {

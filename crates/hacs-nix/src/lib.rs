@@ -33,6 +33,7 @@ pub mod report;
 pub mod requirement;
 pub mod survey;
 pub mod theme;
+pub mod theme_pin;
 pub mod tree;
 pub mod update;
 

@@ -24,6 +24,9 @@ pub struct Lock {
     /// Lovelace cards, by attribute.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub cards: BTreeMap<String, crate::card::CardEntry>,
+    /// Themes, by attribute.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub themes: BTreeMap<String, crate::theme_pin::ThemeEntry>,
 }
 
 /// How a pin was established.
@@ -142,6 +145,7 @@ impl Lock {
             components: BTreeMap::new(),
             python: BTreeMap::new(),
             cards: BTreeMap::new(),
+            themes: BTreeMap::new(),
         }
     }
 
@@ -260,6 +264,27 @@ impl Lock {
                     "`{}` is not the root or `dist`",
                     folder.escape_debug()
                 )));
+            }
+        }
+        for (attr, theme) in &self.themes {
+            if !is_path_attribute(attr)
+                || self.components.contains_key(attr)
+                || self.cards.contains_key(attr)
+            {
+                return Err(format!(
+                    "the key `themes.{}` is not an attribute name of its own; {help}",
+                    attr.escape_debug()
+                ));
+            }
+            if let Some(bad) = theme
+                .files
+                .iter()
+                .find(|f| !crate::theme_pin::valid_theme_path(f))
+            {
+                return Err(format!(
+                    "themes.{attr}: `{}` is not a theme file's path; {help}",
+                    bad.escape_debug()
+                ));
             }
         }
         Ok(())

@@ -532,6 +532,68 @@ pub fn render_card(entry: &crate::card::CardEntry) -> Result<String, NixgenError
     Ok(out)
 }
 
+/// The text of `pkgs/<attr>/default.nix` for a theme: the theme files HACS installs, from the
+/// tag's source, in `$out/themes/`, marked for `services.home-assistant.themes`.
+pub fn render_theme(entry: &crate::theme_pin::ThemeEntry) -> Result<String, NixgenError> {
+    let (owner, repo) = entry
+        .repo
+        .split_once('/')
+        .ok_or_else(|| NixgenError::Repo(entry.repo.clone()))?;
+    if let Some(bad) = entry
+        .files
+        .iter()
+        .find(|f| !crate::theme_pin::valid_theme_path(f))
+    {
+        return Err(NixgenError::Identifier(bad.clone()));
+    }
+    let mut out = String::from(HEADER);
+    out.push_str("{\n  lib,\n  stdenvNoCC,\n  fetchFromGitHub,\n}:\n\n");
+    out.push_str("stdenvNoCC.mkDerivation {\n");
+    out.push_str(&format!("  pname = {};\n", nix_string(repo)));
+    out.push_str(&format!(
+        "  version = {};\n\n",
+        nix_string(nix_version(&entry.version))
+    ));
+    out.push_str("  src = fetchFromGitHub {\n");
+    out.push_str(&format!(
+        "    owner = {};\n    repo = {};\n",
+        nix_string(owner),
+        nix_string(repo)
+    ));
+    let key = if entry.is_tag { "tag" } else { "rev" };
+    out.push_str(&format!("    {key} = {};\n", nix_string(&entry.reference)));
+    out.push_str(&format!(
+        "    hash = {};\n  }};\n\n",
+        nix_string(&entry.hash)
+    ));
+    out.push_str("  dontConfigure = true;\n  dontBuild = true;\n\n");
+    out.push_str("  installPhase = ''\n    runHook preInstall\n\n");
+    out.push_str("    mkdir -p \"$out\"/themes\n");
+    out.push_str(&format!(
+        "    cp -- {} \"$out\"/themes\n\n    runHook postInstall\n  '';\n\n",
+        shell_words(entry.files.iter().map(String::as_str))
+    ));
+    out.push_str("  passthru.isHomeAssistantTheme = true;\n\n");
+    out.push_str("  meta = {\n");
+    if let Some(changelog) = &entry.meta.changelog {
+        out.push_str(&format!("    changelog = {};\n", nix_string(changelog)));
+    }
+    if let Some(description) = &entry.meta.description {
+        out.push_str(&format!("    description = {};\n", nix_string(description)));
+    }
+    let homepage = entry
+        .meta
+        .homepage
+        .clone()
+        .unwrap_or_else(|| format!("https://github.com/{}", entry.repo));
+    out.push_str(&format!("    homepage = {};\n", nix_string(&homepage)));
+    if let Some(license) = entry.meta.license.as_deref().and_then(license_attr) {
+        out.push_str(&format!("    license = lib.licenses.{license};\n"));
+    }
+    out.push_str("  };\n}\n");
+    Ok(out)
+}
+
 /// Every file a lock generates, by path under `pkgs/`; what cannot be rendered comes back as
 /// (attribute, error), and its file is left out.
 pub fn render_all(
@@ -566,12 +628,21 @@ pub fn render_all(
             Err(e) => errors.push((attr.clone(), e)),
         }
     }
-    // Components and cards, in one order.
+    for (attr, theme) in &lock.themes {
+        match render_theme(theme) {
+            Ok(text) => {
+                files.insert(format!("{attr}/default.nix"), text);
+            }
+            Err(e) => errors.push((attr.clone(), e)),
+        }
+    }
+    // Components, cards and themes, in one order.
     let components: std::collections::BTreeMap<&str, &[String]> = lock
         .components
         .iter()
         .map(|(a, e)| (a.as_str(), e.dependencies.as_slice()))
         .chain(lock.cards.keys().map(|a| (a.as_str(), &[][..])))
+        .chain(lock.themes.keys().map(|a| (a.as_str(), &[][..])))
         .collect();
     match render_index(components, &lock.python) {
         Ok(index) => {

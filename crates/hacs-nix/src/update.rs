@@ -23,7 +23,7 @@ use crate::nixgen;
 use crate::pypi;
 use crate::pyset::PythonSet;
 
-mod cards;
+mod frontend;
 mod missing;
 
 pub use missing::{PYTHON_FINDINGS, resolve_packaging};
@@ -178,6 +178,7 @@ where
             components: BTreeMap::new(),
             python: BTreeMap::new(),
             cards: BTreeMap::new(),
+            themes: BTreeMap::new(),
         },
         ..Draft::default()
     };
@@ -209,7 +210,7 @@ where
         draft.settle(attr, wanted, old.components.get(attr), analysed, set);
     }
     draft.pending.sort_by(|a, b| a.attr.cmp(&b.attr));
-    draft.pin_cards(components, old, github, options).await;
+    draft.pin_frontend(components, old, github, options).await;
     if let Some(set) = set {
         draft.resolve(components, old, set, options).await;
     }
@@ -405,7 +406,7 @@ impl Draft {
         self.failures.sort_by(|a, b| a.attr.cmp(&b.attr));
         let (writes, removals) = files(&self.lock, old, existing, &mut self.failures);
         let mut changes = changes(old, &self.lock, &writes);
-        changes.extend(cards::card_changes(old, &self.lock));
+        changes.extend(frontend::frontend_changes(old, &self.lock));
         let python_changes = python_changes(old, &self.lock, set);
         self.releases.retain(|attr, _| {
             changes
@@ -813,11 +814,14 @@ fn files(
         .into_iter()
         .filter(|(path, text)| existing.get(path) != Some(text))
         .collect();
-    let pinned = |a: &String| lock.components.contains_key(a) || lock.cards.contains_key(a);
+    let pinned = |a: &String| {
+        lock.components.contains_key(a) || lock.cards.contains_key(a) || lock.themes.contains_key(a)
+    };
     let removals = old
         .components
         .keys()
         .chain(old.cards.keys())
+        .chain(old.themes.keys())
         .filter(|a| !pinned(a))
         .cloned()
         .chain(

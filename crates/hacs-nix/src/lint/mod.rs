@@ -71,11 +71,11 @@ pub fn lint(options: &LintOptions) -> Vec<Finding> {
 
     // Wanted and pinned agree.
     if let Some(components) = &components {
-        for attr in components
-            .entries
-            .keys()
-            .filter(|a| !lock.components.contains_key(*a) && !lock.cards.contains_key(*a))
-        {
+        for attr in components.entries.keys().filter(|a| {
+            !lock.components.contains_key(*a)
+                && !lock.cards.contains_key(*a)
+                && !lock.themes.contains_key(*a)
+        }) {
             findings.push(Finding::error(
                 "lint-unpinned",
                 Location {

@@ -1,0 +1,157 @@
+//! One theme from GitHub to a pin: the release chosen as HACS would, the tag's source archive
+//! (pinned with its NAR hash, for `fetchFromGitHub`), the files HACS installs
+//! ([`crate::theme::theme_files`]), each checked as Home Assistant will load it.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::archive::{self, UnpackOptions};
+use crate::finding::Finding;
+use crate::forge::{Choice, ForgeError, GitHub, RepoId};
+use crate::lock::Meta;
+use crate::manifest::{self, HacsJson};
+use crate::theme::{check_theme, theme_files};
+
+/// A pinned theme, as the lock keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThemeEntry {
+    pub repo: String,
+    pub version: String,
+    pub commit: String,
+    /// `tag` or `rev`, as `fetchFromGitHub` takes it.
+    pub is_tag: bool,
+    pub reference: String,
+    /// The source archive's NAR hash (SRI).
+    pub hash: String,
+    /// The theme files, relative to the repository's root.
+    pub files: Vec<String>,
+    /// The theme names they define.
+    pub themes: Vec<String>,
+    pub meta: Meta,
+}
+
+#[derive(Debug, Error)]
+pub enum ThemeError {
+    #[error(transparent)]
+    Forge(#[from] ForgeError),
+    #[error("{url}: {source}")]
+    Archive {
+        url: String,
+        source: archive::ArchiveError,
+    },
+    #[error("no theme file HACS would install: looked for {looked_for}")]
+    NoTheme { looked_for: &'static str },
+    #[error("{}: {} ({} error{})", .0.location, .0.message, .1, if *.1 == 1 { "" } else { "s" })]
+    Invalid(Box<Finding>, usize),
+    #[error("{0}")]
+    Io(String),
+}
+
+impl ThemeError {
+    pub fn rule_id(&self) -> &'static str {
+        match self {
+            Self::Forge(e) => e.rule_id(),
+            Self::Archive { source, .. } => source.rule_id(),
+            Self::NoTheme { .. } => "theme-none",
+            Self::Invalid(finding, _) => finding.rule,
+            Self::Io(_) => "io",
+        }
+    }
+}
+
+/// A theme file's path in the lock: relative, plain components, `.yaml`.
+pub fn valid_theme_path(path: &str) -> bool {
+    path.ends_with(".yaml")
+        && path.split('/').all(crate::card::valid_file_name)
+        && path.split('/').count() <= 2
+}
+
+/// Pins `repo` as a theme; `previous` is kept without a download when the release's commit
+/// is the same. Returns the entry and whether anything was downloaded.
+pub async fn pin_theme(
+    github: &GitHub,
+    repo: &RepoId,
+    choice: &Choice,
+    previous: Option<&ThemeEntry>,
+) -> Result<(ThemeEntry, bool), ThemeError> {
+    let (chosen, info, hacs_json) = github.choose_with_file(repo, choice, "hacs.json").await?;
+    if let Some(previous) =
+        previous.filter(|p| p.commit == chosen.commit && p.repo == repo.to_string())
+    {
+        return Ok((previous.clone(), false));
+    }
+    let hacs: Option<HacsJson> = hacs_json
+        .as_deref()
+        .and_then(|b| manifest::check_hacs_json("hacs.json", b).value);
+    let content_in_root = hacs.is_some_and(|h| h.content_in_root);
+    let url = GitHub::source_archive_url(repo, &chosen);
+    let mut file = tempfile::tempfile().map_err(|e| ThemeError::Io(e.to_string()))?;
+    github.download(&url, None, None, &mut file, &()).await?;
+    std::io::Seek::rewind(&mut file).map_err(|e| ThemeError::Io(e.to_string()))?;
+    let options = UnpackOptions {
+        strip_root: true,
+        ..UnpackOptions::default()
+    };
+    let archive_error = |source| ThemeError::Archive {
+        url: url.clone(),
+        source,
+    };
+    let (_, mut tree) = archive::unpack(Box::new(file), &options).map_err(archive_error)?;
+    let hash = crate::nar::hash_tree(&mut tree).map_err(|e| ThemeError::Io(e.to_string()))?;
+    let files = theme_files(&crate::card::file_paths(&tree), content_in_root);
+    if files.is_empty() {
+        return Err(ThemeError::NoTheme {
+            looked_for: if content_in_root {
+                "`*.yaml` at the repository's root (content_in_root)"
+            } else {
+                "`themes/*.yaml`"
+            },
+        });
+    }
+    let mut themes = Vec::new();
+    let mut errors = Vec::new();
+    for path in &files {
+        let bytes = tree
+            .read_file(path)
+            .map_err(|e| ThemeError::Io(e.to_string()))?
+            .unwrap_or_default();
+        let (names, findings) = check_theme(path, &bytes);
+        themes.extend(names);
+        errors.extend(findings);
+    }
+    let count = errors.len();
+    if let Some(first) = errors.into_iter().next() {
+        return Err(ThemeError::Invalid(Box::new(first), count));
+    }
+    themes.sort();
+    let meta = Meta {
+        description: info
+            .description
+            .as_deref()
+            .and_then(crate::nixgen::description),
+        homepage: info
+            .homepage
+            .clone()
+            .filter(|h| h.starts_with("http"))
+            .or_else(|| Some(format!("https://github.com/{repo}"))),
+        license: info.license.clone(),
+        changelog: chosen
+            .release
+            .as_ref()
+            .map(|r| format!("https://github.com/{repo}/releases/tag/{}", r.tag_name)),
+    };
+    Ok((
+        ThemeEntry {
+            repo: repo.to_string(),
+            version: chosen.version.clone(),
+            commit: chosen.commit.clone(),
+            is_tag: chosen.is_tag,
+            reference: chosen.reference.clone(),
+            hash: hash.to_sri(),
+            files,
+            themes,
+            meta,
+        },
+        true,
+    ))
+}

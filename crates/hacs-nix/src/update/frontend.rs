@@ -1,0 +1,186 @@
+//! The plan's cards and themes: each wanted one pinned (or kept: not selected, frozen,
+//! offline, or the same release), concurrently; one that cannot be pinned keeps its previous
+//! pin.
+
+use std::collections::BTreeMap;
+
+use futures_util::StreamExt;
+
+use super::{Change, ChangeKind, Draft, Failure, UpdateOptions};
+use crate::card::{self, CardEntry};
+use crate::config::{Components, Kind};
+use crate::forge::{Choice, GitHub, RepoId};
+use crate::lock::Lock;
+use crate::theme_pin::{self, ThemeEntry};
+
+/// What the plan reads of a card's or a theme's pin.
+pub(super) trait Pinned: Clone + PartialEq {
+    fn repo(&self) -> &str;
+    fn version(&self) -> &str;
+    fn commit(&self) -> &str;
+}
+
+impl Pinned for CardEntry {
+    fn repo(&self) -> &str {
+        &self.repo
+    }
+    fn version(&self) -> &str {
+        &self.version
+    }
+    fn commit(&self) -> &str {
+        &self.commit
+    }
+}
+
+impl Pinned for ThemeEntry {
+    fn repo(&self) -> &str {
+        &self.repo
+    }
+    fn version(&self) -> &str {
+        &self.version
+    }
+    fn commit(&self) -> &str {
+        &self.commit
+    }
+}
+
+impl Draft {
+    pub(super) async fn pin_frontend(
+        &mut self,
+        components: &Components,
+        old: &Lock,
+        github: &GitHub,
+        options: &UpdateOptions,
+    ) {
+        self.lock.cards = self
+            .pin_each(
+                components,
+                &old.cards,
+                Kind::Card,
+                options,
+                |repo, choice, previous| async move {
+                    card::pin_card(github, &repo, &choice, previous.as_ref())
+                        .await
+                        .map_err(|e| (e.rule_id().to_owned(), e.to_string()))
+                },
+            )
+            .await;
+        self.lock.themes = self
+            .pin_each(
+                components,
+                &old.themes,
+                Kind::Theme,
+                options,
+                |repo, choice, previous| async move {
+                    theme_pin::pin_theme(github, &repo, &choice, previous.as_ref())
+                        .await
+                        .map_err(|e| (e.rule_id().to_owned(), e.to_string()))
+                },
+            )
+            .await;
+    }
+
+    async fn pin_each<E, F, Fut>(
+        &mut self,
+        components: &Components,
+        old: &BTreeMap<String, E>,
+        kind: Kind,
+        options: &UpdateOptions,
+        pin: F,
+    ) -> BTreeMap<String, E>
+    where
+        E: Pinned,
+        F: Fn(RepoId, Choice, Option<E>) -> Fut,
+        Fut: std::future::Future<Output = Result<(E, bool), (String, String)>>,
+    {
+        let selected =
+            |attr: &str| options.only.is_empty() || options.only.iter().any(|o| o == attr);
+        let mut pinned = BTreeMap::new();
+        let mut asked = Vec::new();
+        for (attr, wanted) in components.entries.iter().filter(|(_, w)| w.kind == kind) {
+            let previous = old.get(attr);
+            let fetchable =
+                selected(attr) && !options.offline && !(wanted.frozen && previous.is_some());
+            match (fetchable, wanted.repo_id(), previous) {
+                (true, Some(repo), _) => {
+                    asked.push((attr.clone(), repo, wanted.choice(), previous.cloned()));
+                }
+                (_, _, Some(entry)) => {
+                    pinned.insert(attr.clone(), entry.clone());
+                }
+                (_, _, None) if selected(attr) => self.failures.push(Failure {
+                    attr: attr.clone(),
+                    rule: "offline-unpinned".to_owned(),
+                    message: "not pinned yet: run `cargo xtask update-components` online to pin it"
+                        .to_owned(),
+                }),
+                _ => {}
+            }
+        }
+        let pin = &pin;
+        let results: Vec<_> = futures_util::stream::iter(asked)
+            .map(|(attr, repo, choice, previous)| async move {
+                let result = pin(repo, choice, previous.clone()).await;
+                (attr, previous, result)
+            })
+            .buffer_unordered(options.jobs.max(1))
+            .collect()
+            .await;
+        for (attr, previous, result) in results {
+            match result {
+                Ok((entry, downloaded)) => {
+                    self.downloads += usize::from(downloaded);
+                    pinned.insert(attr, entry);
+                }
+                Err((rule, message)) => {
+                    self.failures.push(Failure {
+                        attr: attr.clone(),
+                        rule,
+                        message,
+                    });
+                    if let Some(entry) = previous {
+                        pinned.insert(attr, entry);
+                    }
+                }
+            }
+        }
+        pinned
+    }
+}
+
+/// What changed among the cards and themes.
+pub(super) fn frontend_changes(old: &Lock, new: &Lock) -> Vec<Change> {
+    let mut out = changes_of(&old.cards, &new.cards);
+    out.extend(changes_of(&old.themes, &new.themes));
+    out
+}
+
+fn changes_of<E: Pinned>(old: &BTreeMap<String, E>, new: &BTreeMap<String, E>) -> Vec<Change> {
+    let change =
+        |attr: &String, entry: &E, kind, old_version: Option<&E>, new_version: Option<&E>| Change {
+            attr: attr.clone(),
+            repo: entry.repo().to_owned(),
+            kind,
+            old_version: old_version.map(|e| e.version().to_owned()),
+            new_version: new_version.map(|e| e.version().to_owned()),
+        };
+    let mut out = Vec::new();
+    for (attr, entry) in new {
+        let before = old.get(attr);
+        let kind = match before {
+            None => ChangeKind::Added,
+            Some(prev) if prev.version() != entry.version() || prev.commit() != entry.commit() => {
+                ChangeKind::Updated
+            }
+            Some(prev) if prev != entry => ChangeKind::Regenerated,
+            Some(_) => continue,
+        };
+        out.push(change(attr, entry, kind, before, Some(entry)));
+    }
+    for (attr, entry) in old {
+        if !new.contains_key(attr) {
+            out.push(change(attr, entry, ChangeKind::Removed, Some(entry), None));
+        }
+    }
+    out
+}
