@@ -526,3 +526,65 @@ fn themes_are_checked_pinned_and_installed() {
         "only the two never pinned: {text}"
     );
 }
+
+#[test]
+fn add_learns_a_card_from_hacs_plugin_list_and_takes_kind_when_told() {
+    let mut case = Case::new();
+    let bundle = b"customElements.define('mini-graph-card', X);".to_vec();
+    card_repo(
+        &mut case,
+        "kalkih/mini-graph-card",
+        "v0.12.1",
+        &[("mini-graph-card-bundle.js", &bundle)],
+        &[],
+        None,
+    );
+    card_repo(
+        &mut case,
+        "catppuccin/home-assistant",
+        "v2.1.2",
+        &[],
+        &[("themes/catppuccin.yaml", "latte:\n  a: b\n")],
+        None,
+    );
+    let page = |path: &str, value: Value| {
+        case.mock
+            .add_page(path, serde_json::to_vec(&value).unwrap())
+    };
+    page("/hacs-default/integration", json!(["frenck/spook"]));
+    page(
+        "/hacs-default/plugin",
+        json!(["kalkih/mini-graph-card", "thomasloven/lovelace-card-mod"]),
+    );
+    page(
+        "/hacs-data/plugin/data.json",
+        json!({ "1": { "full_name": "kalkih/mini-graph-card", "stargazers_count": 3000 } }),
+    );
+    page("/hacs-default/blacklist", json!([]));
+    page("/hacs-default/removed", json!([]));
+    case.want("");
+
+    let out = case.run(&["add", "mini-graph-card"]);
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    let toml = std::fs::read_to_string(case.pkgs().join("components.toml")).unwrap();
+    assert!(
+        toml.contains("[mini-graph-card]\nrepo = \"kalkih/mini-graph-card\"\nkind = \"card\"\n"),
+        "{toml}"
+    );
+    assert_eq!(
+        lock(&case)["cards"]["mini-graph-card"]["entry"],
+        "mini-graph-card-bundle.js"
+    );
+
+    let out = case.run(&["add", "catppuccin/home-assistant", "--kind", "theme"]);
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    let toml = std::fs::read_to_string(case.pkgs().join("components.toml")).unwrap();
+    assert!(
+        toml.contains("[home-assistant]\nrepo = \"catppuccin/home-assistant\"\nkind = \"theme\"\n"),
+        "{toml}"
+    );
+    assert_eq!(
+        lock(&case)["themes"]["home-assistant"]["themes"],
+        json!(["latte"])
+    );
+}

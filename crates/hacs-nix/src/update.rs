@@ -131,7 +131,9 @@ impl Plan {
     /// - GitHub unreachable and nothing downloaded: nothing is written, nothing removed.
     pub fn finish(&mut self, existing: &Existing, extras: Extras) {
         if let Some((attr, text)) = extras.adding {
-            let pinned = self.lock.components.contains_key(&attr)
+            let pinned = (self.lock.components.contains_key(&attr)
+                || self.lock.cards.contains_key(&attr)
+                || self.lock.themes.contains_key(&attr))
                 && !self.failures.iter().any(|f| f.attr == attr);
             if !pinned {
                 self.writes.clear();

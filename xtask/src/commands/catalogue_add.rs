@@ -2,18 +2,74 @@
 //! what HACS refuses is refused with its reason.
 
 use hacs_nix::catalogue::{Category, Resolution};
+use hacs_nix::config::Kind;
 use hacs_nix::forge::RepoId;
 
 use crate::output::{Failure, eprint};
 
-/// The repository to add and, when the catalogue knows it, its domain.
+/// The repository to add, its domain when the catalogue knows it, and its kind: as asked, else
+/// the HACS category that lists it (integrations first, then cards, then themes).
 pub fn resolve(
     query: &str,
     force: bool,
     offline: bool,
-) -> Result<(RepoId, Option<String>), Failure> {
-    let catalogue = match super::search::load(Category::Integration, offline) {
+    kind: Option<Kind>,
+) -> Result<(RepoId, Option<String>, Kind), Failure> {
+    let categories: &[(Category, Kind)] = match kind {
+        Some(Kind::Integration) => &[(Category::Integration, Kind::Integration)],
+        Some(Kind::Card) => &[(Category::Plugin, Kind::Card)],
+        Some(Kind::Theme) => &[(Category::Theme, Kind::Theme)],
+        None => &[
+            (Category::Integration, Kind::Integration),
+            (Category::Plugin, Kind::Card),
+            (Category::Theme, Kind::Theme),
+        ],
+    };
+    let mut fallback = None;
+    for (i, (category, found_kind)) in categories.iter().enumerate() {
+        let last = i + 1 == categories.len();
+        match resolve_in(*category, query, force, offline, i == 0, last)? {
+            Some((repo, domain, listed)) if listed || last => {
+                let kind = kind.unwrap_or(if listed {
+                    *found_kind
+                } else {
+                    Kind::Integration
+                });
+                return Ok((repo, domain, kind));
+            }
+            // Not listed in this category: remember it, and look in the next one.
+            Some((repo, domain, _)) => {
+                fallback.get_or_insert((repo, domain));
+            }
+            None => {}
+        }
+    }
+    let (repo, domain) = fallback.ok_or_else(|| Failure {
+        code: 1,
+        ..Failure::could_not_run(
+            "add-not-found",
+            format!("nothing in HACS's catalogue has the domain or name `{query}`"),
+            None,
+            Some("try `cargo xtask search <words>`, or give owner/repo"),
+        )
+    })?;
+    Ok((repo, domain, kind.unwrap_or(Kind::Integration)))
+}
+
+/// One category: `Some((repo, domain, listed))`, or `None` when a name is not in it (and
+/// this is not the last category asked, whose failure is the user's answer) or when a later
+/// category's catalogue cannot be read.
+fn resolve_in(
+    category: Category,
+    query: &str,
+    force: bool,
+    offline: bool,
+    first: bool,
+    last: bool,
+) -> Result<Option<(RepoId, Option<String>, bool)>, Failure> {
+    let catalogue = match super::search::load(category, offline) {
         Ok(c) => c,
+        Err(_) if !first && RepoId::parse(query).is_none() => return Ok(None),
         Err(failure) => {
             // An owner/repo needs no catalogue; a name does.
             let Some(repo) = RepoId::parse(query) else {
@@ -25,11 +81,13 @@ pub fn resolve(
                     ..failure
                 });
             };
-            eprint(&format!(
-                "warning[catalogue-unavailable]: {}: whether HACS blacklisted or removed {repo} was not checked\n",
-                failure.message
-            ));
-            return Ok((repo, None));
+            if last {
+                eprint(&format!(
+                    "warning[catalogue-unavailable]: {}: whether HACS blacklisted or removed {repo} was not checked\n",
+                    failure.message
+                ));
+            }
+            return Ok(Some((repo, None, false)));
         }
     };
     let listed = |e: &hacs_nix::catalogue::Entry| {
@@ -40,9 +98,9 @@ pub fn resolve(
             e.stars
         )
     };
-    let (repo, domain) = match catalogue.resolve(query) {
+    let (repo, domain, listed) = match catalogue.resolve(query) {
         Resolution::Found(entry) => match entry.repo_id() {
-            Some(repo) => (repo, entry.domain.clone()),
+            Some(repo) => (repo, entry.domain.clone(), true),
             None => {
                 return Err(Failure::could_not_run(
                     "catalogue-invalid",
@@ -52,7 +110,7 @@ pub fn resolve(
                 ));
             }
         },
-        Resolution::Unlisted(repo) => (repo, None),
+        Resolution::Unlisted(repo) => (repo, None, false),
         Resolution::Ambiguous(entries) => {
             let list: String = entries.iter().map(|e| listed(e)).collect();
             eprint(&format!(
@@ -69,6 +127,7 @@ pub fn resolve(
                 )
             });
         }
+        Resolution::NotFound(_) if !last => return Ok(None),
         Resolution::NotFound(close) => {
             if !close.is_empty() {
                 let list: String = close.iter().map(|e| listed(e)).collect();
@@ -102,5 +161,5 @@ pub fn resolve(
             removal.explain()
         ));
     }
-    Ok((repo, domain))
+    Ok(Some((repo, domain, listed)))
 }

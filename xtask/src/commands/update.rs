@@ -33,7 +33,9 @@ pub struct UpdateArgs {
 #[command(
     about = "Add an integration (by domain, name or owner/repo) to pkgs/components.toml and pin it",
     after_help = "Examples:\n  cargo xtask add spook\n  cargo xtask add \"Adaptive Lighting\"\n  cargo xtask add frenck/spook\n  \
-                  cargo xtask add thomasloven/hass-browser_mod --attr browser_mod\n\n\
+                  cargo xtask add thomasloven/hass-browser_mod --attr browser_mod\n  \
+                  cargo xtask add kalkih/mini-graph-card          # a card: HACS lists it as a plugin\n  \
+                  cargo xtask add catppuccin/home-assistant --kind theme\n\n\
                   A domain or a name is looked up in HACS's catalogue (several matches: the candidates are listed,\n\
                   exit 1). Repositories HACS blacklisted or removed are refused with HACS's reason unless --force.\n\
                   Any GitHub owner/repo can be added, listed in HACS or not.\n\
@@ -45,11 +47,54 @@ pub struct AddArgs {
     /// Add it even though HACS blacklisted or removed it.
     #[arg(long)]
     force: bool,
+    /// What it is (default: the HACS category that lists it, else an integration).
+    #[arg(long, value_enum)]
+    kind: Option<KindArg>,
     /// The attribute name (default: the integration's domain).
     #[arg(long)]
     attr: Option<String>,
     #[command(flatten)]
     common: Common,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum KindArg {
+    Integration,
+    Card,
+    Theme,
+}
+
+impl From<KindArg> for config::Kind {
+    fn from(k: KindArg) -> Self {
+        match k {
+            KindArg::Integration => Self::Integration,
+            KindArg::Card => Self::Card,
+            KindArg::Theme => Self::Theme,
+        }
+    }
+}
+
+/// A card's or theme's default attribute: its repository's name (a card's without
+/// `lovelace-`), made an attribute name.
+fn attr_from_repo(repo: &RepoId, kind: config::Kind) -> String {
+    let name = match kind {
+        config::Kind::Card => hacs_nix::card::card_folder(&repo.repo),
+        _ => repo.repo.clone(),
+    };
+    let mut attr: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if !attr.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        attr.insert(0, '_');
+    }
+    attr
 }
 
 #[derive(Debug, clap::Args)]
@@ -112,8 +157,12 @@ pub fn run_update(args: UpdateArgs) -> Result<ExitCode, Failure> {
 
 pub fn run_add(args: AddArgs) -> Result<ExitCode, Failure> {
     let common = args.common;
-    let (repo, listed_domain) =
-        super::catalogue_add::resolve(&args.repo, args.force, common.offline)?;
+    let (repo, listed_domain, kind) = super::catalogue_add::resolve(
+        &args.repo,
+        args.force,
+        common.offline,
+        args.kind.map(Into::into),
+    )?;
     let checkout = lock_checkout(&common)?;
     let components_path = checkout.pkgs().join("components.toml");
     let text = if components_path.exists() {
@@ -134,10 +183,11 @@ pub fn run_add(args: AddArgs) -> Result<ExitCode, Failure> {
             Some("run update-components to update it"),
         ));
     }
-    let attr = match (args.attr, listed_domain) {
-        (Some(attr), _) => attr,
-        (None, Some(domain)) if config::is_path_attribute(&domain) => domain,
-        (None, _) => domain_of(&github(&common)?, &repo)?,
+    let attr = match (args.attr, listed_domain, kind) {
+        (Some(attr), _, _) => attr,
+        (None, _, config::Kind::Card | config::Kind::Theme) => attr_from_repo(&repo, kind),
+        (None, Some(domain), _) if config::is_path_attribute(&domain) => domain,
+        (None, _, _) => domain_of(&github(&common)?, &repo)?,
     };
     if !config::is_path_attribute(&attr) || components.entries.contains_key(&attr) {
         return Err(Failure::could_not_run(
@@ -151,8 +201,13 @@ pub fn run_add(args: AddArgs) -> Result<ExitCode, Failure> {
     if !new_text.is_empty() && !new_text.ends_with('\n') {
         new_text.push('\n');
     }
-    new_text.push_str(&format!("\n[{attr}]\nrepo = \"{repo}\"\n"));
-    let wanted: Wanted = toml::from_str(&format!("repo = \"{repo}\""))
+    let kind_line = match kind {
+        config::Kind::Integration => "",
+        config::Kind::Card => "kind = \"card\"\n",
+        config::Kind::Theme => "kind = \"theme\"\n",
+    };
+    new_text.push_str(&format!("\n[{attr}]\nrepo = \"{repo}\"\n{kind_line}"));
+    let wanted: Wanted = toml::from_str(&format!("repo = \"{repo}\"\n{kind_line}"))
         .map_err(|e| Failure::could_not_run("internal", e.to_string(), None, None))?;
     components.entries.insert(attr.clone(), wanted);
     let common = Common {
