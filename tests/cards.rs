@@ -588,3 +588,54 @@ fn add_learns_a_card_from_hacs_plugin_list_and_takes_kind_when_told() {
         json!(["latte"])
     );
 }
+
+#[test]
+fn check_learns_the_card_and_theme_rules() {
+    let case = Case::new();
+    let dir = tempfile::tempdir().unwrap();
+    let card = dir.path().join("lovelace-card-mod");
+    std::fs::create_dir_all(card.join("dist")).unwrap();
+    std::fs::write(card.join("dist/card-mod.js"), "x").unwrap();
+    let out = case.run(&[
+        "check",
+        card.to_str().unwrap(),
+        "--card",
+        "lovelace-card-mod",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    assert!(
+        shown(&out).contains("card: `card-mod.js`"),
+        "{}",
+        shown(&out)
+    );
+    let out = case.run(&["check", card.to_str().unwrap(), "--card", "other-card"]);
+    let text = shown(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("error[plugin-no-card]")
+            && text.contains("`other-card.js`, `other-card.umd.js`, `other-card-bundle.js`"),
+        "{text}"
+    );
+
+    let theme = dir.path().join("theme");
+    std::fs::create_dir_all(theme.join("themes")).unwrap();
+    std::fs::write(theme.join("themes/good.yaml"), "good:\n  a: b\n").unwrap();
+    std::fs::write(theme.join("themes/bad.yaml"), "- not\n- a mapping\n").unwrap();
+    let out = case.run(&["check", theme.to_str().unwrap(), "--theme"]);
+    let text = shown(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("error[theme-not-a-mapping]") && text.contains("themes/bad.yaml"),
+        "{text}"
+    );
+    std::fs::remove_file(theme.join("themes/bad.yaml")).unwrap();
+    assert_eq!(
+        case.run(&["check", theme.to_str().unwrap(), "--theme"])
+            .status
+            .code(),
+        Some(0)
+    );
+    std::fs::remove_file(theme.join("themes/good.yaml")).unwrap();
+    let out = case.run(&["check", theme.to_str().unwrap(), "--theme"]);
+    assert!(shown(&out).contains("error[theme-none]"), "{}", shown(&out));
+}

@@ -18,6 +18,8 @@ use crate::output::{Failure, colour_on_stderr, eprint, print_stdout, render_find
     after_help = "Examples:\n  cargo xtask check ./hass-browser_mod                    # a checkout\n  \
                   cargo xtask check custom_components/spook/manifest.json\n  \
                   cargo xtask check ./hacs.zip --tag 2.0.5                # a zip_release asset\n  \
+                  cargo xtask check ./lovelace-card-mod --card lovelace-card-mod   # a card's checkout\n  \
+                  cargo xtask check ./themes-repo.tar.gz --theme\n  \
                   cargo xtask check https://github.com/frenck/spook/archive/refs/tags/v5.0.0.tar.gz --format json\n\n\
                   Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 the input cannot be read."
 )]
@@ -37,6 +39,13 @@ pub struct Args {
     /// ends in `hacs.json` and the content has no `domain`.
     #[arg(long, value_enum)]
     kind: Option<JsonKind>,
+    /// Check it as a Lovelace card whose repository is named NAME (HACS's plugin rule: the
+    /// candidate files, the root, then `dist/`).
+    #[arg(long, value_name = "NAME", conflicts_with = "theme")]
+    card: Option<String>,
+    /// Check it as a theme (`themes/*.yaml`, each loaded as Home Assistant loads it).
+    #[arg(long)]
+    theme: bool,
     #[arg(long, value_enum, default_value_t = Format_::Human)]
     format: Format_,
 }
@@ -125,6 +134,10 @@ pub fn run(args: Args) -> Result<ExitCode, Failure> {
         } else {
             label.clone()
         };
+        if args.card.is_some() || args.theme {
+            let findings = frontend_findings(&mut tree, args.card.as_deref(), &label);
+            return finish(&args, None, findings);
+        }
         let options = LayoutOptions {
             tag,
             prefix: String::new(),
@@ -135,6 +148,80 @@ pub fn run(args: Args) -> Result<ExitCode, Failure> {
         (Some(layout), findings)
     };
 
+    finish(&args, layout.as_ref(), findings)
+}
+
+/// A card or a theme: HACS's rule for what it installs, and each theme file checked.
+fn frontend_findings(
+    tree: &mut hacs_nix::tree::Tree,
+    card: Option<&str>,
+    label: &str,
+) -> Vec<Finding> {
+    use hacs_nix::finding::Location;
+    let paths = hacs_nix::card::file_paths(tree);
+    let hacs = tree
+        .read_file("hacs.json")
+        .ok()
+        .flatten()
+        .and_then(|b| manifest::check_hacs_json("hacs.json", &b).value);
+    let at = |file: &str| {
+        Location::file(if label.is_empty() {
+            file.to_owned()
+        } else {
+            format!("{label}: {file}")
+        })
+    };
+    match card {
+        Some(name) => match hacs_nix::plugin::locate(name, hacs.as_ref(), None, &paths) {
+            Ok(source) => {
+                eprint(&format!(
+                    "card: `{}` with {} file(s) HACS installs ({})\n",
+                    source.entry(),
+                    source.files().len(),
+                    source.files().join(", ")
+                ));
+                Vec::new()
+            }
+            Err(e) => vec![Finding::error(
+                e.rule_id(),
+                at("."),
+                e.to_string(),
+                "HACS would not install this card: publish one of these files in a release, the root or dist/, or name it in hacs.json's `filename`",
+            )],
+        },
+        None => {
+            let files = hacs_nix::theme::theme_files(
+                &paths,
+                hacs.as_ref().is_some_and(|h| h.content_in_root),
+            );
+            if files.is_empty() {
+                return vec![Finding::error(
+                    "theme-none",
+                    at("."),
+                    "no theme file HACS would install (themes/*.yaml, or *.yaml at the root with content_in_root)",
+                    "put the themes in themes/<name>.yaml",
+                )];
+            }
+            let mut findings = Vec::new();
+            for file in files {
+                let bytes = tree.read_file(&file).ok().flatten().unwrap_or_default();
+                let shown = if label.is_empty() {
+                    file.clone()
+                } else {
+                    format!("{label}: {file}")
+                };
+                findings.extend(hacs_nix::theme::check_theme(&shown, &bytes).1);
+            }
+            findings
+        }
+    }
+}
+
+fn finish(
+    args: &Args,
+    layout: Option<&Layout>,
+    findings: Vec<Finding>,
+) -> Result<ExitCode, Failure> {
     let errors = findings
         .iter()
         .filter(|f| f.severity == hacs_nix::finding::Severity::Error)
@@ -143,7 +230,7 @@ pub fn run(args: Args) -> Result<ExitCode, Failure> {
         Format_::Json => {
             let report = Report {
                 source: &args.source,
-                layout: layout.as_ref(),
+                layout,
                 findings: &findings,
                 errors,
                 warnings: findings.len() - errors,
