@@ -128,22 +128,7 @@ pub async fn pin_card(
         .release
         .as_ref()
         .map(|r| r.assets.iter().map(|a| a.name.clone()).collect());
-    let meta = Meta {
-        description: info
-            .description
-            .as_deref()
-            .and_then(crate::nixgen::description),
-        homepage: info
-            .homepage
-            .clone()
-            .filter(|h| h.starts_with("http"))
-            .or_else(|| Some(format!("https://github.com/{repo}"))),
-        license: info.license.clone(),
-        changelog: chosen
-            .release
-            .as_ref()
-            .map(|r| format!("https://github.com/{repo}/releases/tag/{}", r.tag_name)),
-    };
+    let meta = Meta::from_github(repo, &info, &chosen);
     let located = plugin::locate(&repo.repo, hacs.as_ref(), assets.as_deref(), &[]);
     let (entry, files, contents) = match located {
         Ok(CardSource::ReleaseAssets { entry, files }) => {
@@ -185,21 +170,7 @@ pub async fn pin_card(
             (entry, CardFiles::ReleaseAssets { assets: pinned }, contents)
         }
         _ => {
-            let url = GitHub::source_archive_url(repo, &chosen);
-            let mut file = tempfile::tempfile().map_err(|e| CardError::Io(e.to_string()))?;
-            github.download(&url, None, None, &mut file, &()).await?;
-            std::io::Seek::rewind(&mut file).map_err(|e| CardError::Io(e.to_string()))?;
-            let archive_error = |source| CardError::Archive {
-                url: url.clone(),
-                source,
-            };
-            let options = UnpackOptions {
-                strip_root: true,
-                ..UnpackOptions::default()
-            };
-            let (_, mut tree) = archive::unpack(Box::new(file), &options).map_err(archive_error)?;
-            let hash =
-                crate::nar::hash_tree(&mut tree).map_err(|e| CardError::Io(e.to_string()))?;
+            let (mut tree, hash, url) = source_tree(github, repo, &chosen).await?;
             let mut paths = Vec::new();
             walk(tree.root(), "", &mut paths);
             let source = plugin::locate(&repo.repo, hacs.as_ref(), assets.as_deref(), &paths)?;
@@ -227,7 +198,7 @@ pub async fn pin_card(
                 url,
                 is_tag: chosen.is_tag,
                 reference: chosen.reference.clone(),
-                hash: hash.to_sri(),
+                hash,
                 folder,
                 files: names,
             };
@@ -247,6 +218,30 @@ pub async fn pin_card(
         },
         true,
     ))
+}
+
+/// The tag's source archive, downloaded and unpacked as `fetchFromGitHub` unpacks it: the
+/// tree, its NAR hash (SRI) and the canonical URL.
+pub(crate) async fn source_tree(
+    github: &GitHub,
+    repo: &RepoId,
+    chosen: &crate::forge::Chosen,
+) -> Result<(Tree, String, String), CardError> {
+    let url = GitHub::source_archive_url(repo, chosen);
+    let mut file = tempfile::tempfile().map_err(|e| CardError::Io(e.to_string()))?;
+    github.download(&url, None, None, &mut file, &()).await?;
+    std::io::Seek::rewind(&mut file).map_err(|e| CardError::Io(e.to_string()))?;
+    let options = UnpackOptions {
+        strip_root: true,
+        ..UnpackOptions::default()
+    };
+    let (_, mut tree) =
+        archive::unpack(Box::new(file), &options).map_err(|source| CardError::Archive {
+            url: url.clone(),
+            source,
+        })?;
+    let hash = crate::nar::hash_tree(&mut tree).map_err(|e| CardError::Io(e.to_string()))?;
+    Ok((tree, hash.to_sri(), url))
 }
 
 /// The card's folder in `$out` (and under the module's URL): its repository's name without

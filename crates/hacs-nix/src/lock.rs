@@ -116,6 +116,32 @@ pub struct Meta {
     pub changelog: Option<String>,
 }
 
+impl Meta {
+    /// The derivation's `meta` from what GitHub says of the repository and the release.
+    pub fn from_github(
+        repo: &crate::forge::RepoId,
+        info: &crate::forge::RepoInfo,
+        chosen: &crate::forge::Chosen,
+    ) -> Self {
+        Self {
+            description: info
+                .description
+                .as_deref()
+                .and_then(crate::nixgen::description),
+            homepage: info
+                .homepage
+                .clone()
+                .filter(|h| h.starts_with("http"))
+                .or_else(|| Some(format!("https://github.com/{repo}"))),
+            license: info.license.clone(),
+            changelog: chosen
+                .release
+                .as_ref()
+                .map(|r| format!("https://github.com/{repo}/releases/tag/{}", r.tag_name)),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AcceptedFinding {
     pub rule: String,

@@ -176,7 +176,7 @@ pub fn render_component(entry: &LockEntry) -> Result<String, NixgenError> {
     write_src(&mut out, entry, owner, repo);
     write_post_patch(&mut out, &entry.patches);
     write_dependencies(&mut out, entry)?;
-    write_meta(&mut out, entry);
+    write_meta(&mut out, &entry.meta, &entry.repo);
     Ok(out)
 }
 
@@ -311,21 +311,21 @@ fn write_dependencies(out: &mut String, entry: &LockEntry) -> Result<(), NixgenE
     Ok(())
 }
 
-fn write_meta(out: &mut String, entry: &LockEntry) {
+/// The derivation's `meta`, and the closing brace of the derivation.
+fn write_meta(out: &mut String, meta: &crate::lock::Meta, repo: &str) {
     out.push_str("  meta = {\n");
-    if let Some(changelog) = &entry.meta.changelog {
+    if let Some(changelog) = &meta.changelog {
         out.push_str(&format!("    changelog = {};\n", nix_string(changelog)));
     }
-    if let Some(description) = &entry.meta.description {
+    if let Some(description) = &meta.description {
         out.push_str(&format!("    description = {};\n", nix_string(description)));
     }
-    let homepage = entry
-        .meta
+    let homepage = meta
         .homepage
         .clone()
-        .unwrap_or_else(|| format!("https://github.com/{}", entry.repo));
+        .unwrap_or_else(|| format!("https://github.com/{repo}"));
     out.push_str(&format!("    homepage = {};\n", nix_string(&homepage)));
-    if let Some(license) = entry.meta.license.as_deref().and_then(license_attr) {
+    if let Some(license) = meta.license.as_deref().and_then(license_attr) {
         out.push_str(&format!("    license = lib.licenses.{license};\n"));
     }
     out.push_str("  };\n}\n");
@@ -512,23 +512,7 @@ pub fn render_card(entry: &crate::card::CardEntry) -> Result<String, NixgenError
         "  passthru = {{\n    entrypoint = {};\n    hacsNixKind = \"card\";\n  }};\n\n",
         nix_string(&entry.entry)
     ));
-    out.push_str("  meta = {\n");
-    if let Some(changelog) = &entry.meta.changelog {
-        out.push_str(&format!("    changelog = {};\n", nix_string(changelog)));
-    }
-    if let Some(description) = &entry.meta.description {
-        out.push_str(&format!("    description = {};\n", nix_string(description)));
-    }
-    let homepage = entry
-        .meta
-        .homepage
-        .clone()
-        .unwrap_or_else(|| format!("https://github.com/{}", entry.repo));
-    out.push_str(&format!("    homepage = {};\n", nix_string(&homepage)));
-    if let Some(license) = entry.meta.license.as_deref().and_then(license_attr) {
-        out.push_str(&format!("    license = lib.licenses.{license};\n"));
-    }
-    out.push_str("  };\n}\n");
+    write_meta(&mut out, &entry.meta, &entry.repo);
     Ok(out)
 }
 
@@ -574,23 +558,7 @@ pub fn render_theme(entry: &crate::theme_pin::ThemeEntry) -> Result<String, Nixg
         shell_words(entry.files.iter().map(String::as_str))
     ));
     out.push_str("  passthru.isHomeAssistantTheme = true;\n\n");
-    out.push_str("  meta = {\n");
-    if let Some(changelog) = &entry.meta.changelog {
-        out.push_str(&format!("    changelog = {};\n", nix_string(changelog)));
-    }
-    if let Some(description) = &entry.meta.description {
-        out.push_str(&format!("    description = {};\n", nix_string(description)));
-    }
-    let homepage = entry
-        .meta
-        .homepage
-        .clone()
-        .unwrap_or_else(|| format!("https://github.com/{}", entry.repo));
-    out.push_str(&format!("    homepage = {};\n", nix_string(&homepage)));
-    if let Some(license) = entry.meta.license.as_deref().and_then(license_attr) {
-        out.push_str(&format!("    license = lib.licenses.{license};\n"));
-    }
-    out.push_str("  };\n}\n");
+    write_meta(&mut out, &entry.meta, &entry.repo);
     Ok(out)
 }
 

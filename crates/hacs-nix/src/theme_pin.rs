@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::archive::{self, UnpackOptions};
+use crate::archive;
 use crate::finding::Finding;
 use crate::forge::{Choice, ForgeError, GitHub, RepoId};
 use crate::lock::Meta;
@@ -47,6 +47,17 @@ pub enum ThemeError {
     Io(String),
 }
 
+impl From<crate::card::CardError> for ThemeError {
+    fn from(e: crate::card::CardError) -> Self {
+        use crate::card::CardError;
+        match e {
+            CardError::Forge(e) => Self::Forge(e),
+            CardError::Archive { url, source } => Self::Archive { url, source },
+            other => Self::Io(other.to_string()),
+        }
+    }
+}
+
 impl ThemeError {
     pub fn rule_id(&self) -> &'static str {
         match self {
@@ -84,20 +95,7 @@ pub async fn pin_theme(
         .as_deref()
         .and_then(|b| manifest::check_hacs_json("hacs.json", b).value);
     let content_in_root = hacs.is_some_and(|h| h.content_in_root);
-    let url = GitHub::source_archive_url(repo, &chosen);
-    let mut file = tempfile::tempfile().map_err(|e| ThemeError::Io(e.to_string()))?;
-    github.download(&url, None, None, &mut file, &()).await?;
-    std::io::Seek::rewind(&mut file).map_err(|e| ThemeError::Io(e.to_string()))?;
-    let options = UnpackOptions {
-        strip_root: true,
-        ..UnpackOptions::default()
-    };
-    let archive_error = |source| ThemeError::Archive {
-        url: url.clone(),
-        source,
-    };
-    let (_, mut tree) = archive::unpack(Box::new(file), &options).map_err(archive_error)?;
-    let hash = crate::nar::hash_tree(&mut tree).map_err(|e| ThemeError::Io(e.to_string()))?;
+    let (mut tree, hash, _) = crate::card::source_tree(github, repo, &chosen).await?;
     let files = theme_files(&crate::card::file_paths(&tree), content_in_root);
     if files.is_empty() {
         return Err(ThemeError::NoTheme {
@@ -124,22 +122,7 @@ pub async fn pin_theme(
         return Err(ThemeError::Invalid(Box::new(first), count));
     }
     themes.sort();
-    let meta = Meta {
-        description: info
-            .description
-            .as_deref()
-            .and_then(crate::nixgen::description),
-        homepage: info
-            .homepage
-            .clone()
-            .filter(|h| h.starts_with("http"))
-            .or_else(|| Some(format!("https://github.com/{repo}"))),
-        license: info.license.clone(),
-        changelog: chosen
-            .release
-            .as_ref()
-            .map(|r| format!("https://github.com/{repo}/releases/tag/{}", r.tag_name)),
-    };
+    let meta = Meta::from_github(repo, &info, &chosen);
     Ok((
         ThemeEntry {
             repo: repo.to_string(),
@@ -147,7 +130,7 @@ pub async fn pin_theme(
             commit: chosen.commit.clone(),
             is_tag: chosen.is_tag,
             reference: chosen.reference.clone(),
-            hash: hash.to_sri(),
+            hash,
             files,
             themes,
             meta,

@@ -768,26 +768,7 @@ fn patches_for(fixes: &[Fix]) -> Patches {
 }
 
 fn meta_of(fetched: &Fetched) -> Meta {
-    let repo = &fetched.repo;
-    Meta {
-        description: fetched
-            .info
-            .description
-            .as_deref()
-            .and_then(nixgen::description),
-        homepage: fetched
-            .info
-            .homepage
-            .clone()
-            .filter(|h| h.starts_with("http"))
-            .or_else(|| Some(format!("https://github.com/{repo}"))),
-        license: fetched.info.license.clone(),
-        changelog: fetched
-            .chosen
-            .release
-            .as_ref()
-            .map(|r| format!("https://github.com/{repo}/releases/tag/{}", r.tag_name)),
-    }
+    Meta::from_github(&fetched.repo, &fetched.info, &fetched.chosen)
 }
 
 /// The files of the new lock compared with what is on disk.
