@@ -639,3 +639,66 @@ fn check_learns_the_card_and_theme_rules() {
     let out = case.run(&["check", theme.to_str().unwrap(), "--theme"]);
     assert!(shown(&out).contains("error[theme-none]"), "{}", shown(&out));
 }
+
+#[test]
+fn add_learns_what_an_unlisted_repository_is_from_its_contents() {
+    let mut case = Case::new();
+    card_repo(
+        &mut case,
+        "someone/unlisted-card",
+        "1.0.0",
+        &[("unlisted-card.js", b"card")],
+        &[],
+        None,
+    );
+    card_repo(
+        &mut case,
+        "someone/unlisted-theme",
+        "1.0.0",
+        &[],
+        &[("themes/x.yaml", "x:\n  a: b\n")],
+        None,
+    );
+    card_repo(
+        &mut case,
+        "someone/unknown",
+        "1.0.0",
+        &[],
+        &[("README.md", "r")],
+        None,
+    );
+    // The API sees the tag's files too (for the folder listing).
+    for (repo, path, text) in [
+        ("someone/unlisted-theme", "themes/x.yaml", "x:\n  a: b\n"),
+        ("someone/unknown", "README.md", "r"),
+    ] {
+        let mut state = case.mock.state.lock().unwrap();
+        let r = state.repos.get_mut(repo).unwrap();
+        r.files.insert(
+            ("1.0.0".to_owned(), path.to_owned()),
+            text.as_bytes().to_vec(),
+        );
+    }
+    case.want("");
+    let out = case.run(&["add", "someone/unlisted-card"]);
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    let out = case.run(&["add", "someone/unlisted-theme"]);
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    let toml = std::fs::read_to_string(case.pkgs().join("components.toml")).unwrap();
+    assert!(
+        toml.contains("[unlisted-card]\nrepo = \"someone/unlisted-card\"\nkind = \"card\"\n"),
+        "{toml}"
+    );
+    assert!(
+        toml.contains("[unlisted-theme]\nrepo = \"someone/unlisted-theme\"\nkind = \"theme\"\n"),
+        "{toml}"
+    );
+    let out = case.run(&["add", "someone/unknown"]);
+    let text = shown(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("--kind integration|card|theme"), "{text}");
+    assert_eq!(
+        std::fs::read_to_string(case.pkgs().join("components.toml")).unwrap(),
+        toml
+    );
+}

@@ -343,11 +343,41 @@ fn route(path: &str, headers: &HashMap<String, String>, state: &Mutex<State>) ->
         },
         ["contents", file] => {
             let reference = decode(&param("ref").unwrap_or_default());
-            match repo.files.get(&(reference, decode(file))) {
+            let path = decode(file);
+            match repo.files.get(&(reference.clone(), path.clone())) {
                 Some(bytes) => {
                     json!({ "encoding": "base64", "content": data_encoding::BASE64.encode(bytes) })
                 }
-                None => return not_found(),
+                // A folder: its entries, from the files under it.
+                None => {
+                    let prefix = if path.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{path}/")
+                    };
+                    let mut entries = std::collections::BTreeMap::new();
+                    for (r, p) in repo.files.keys() {
+                        if *r != reference {
+                            continue;
+                        }
+                        if let Some(rest) = p.strip_prefix(&prefix) {
+                            let (name, kind) = match rest.split_once('/') {
+                                Some((dir, _)) => (dir, "dir"),
+                                None => (rest, "file"),
+                            };
+                            entries.insert(name.to_owned(), kind);
+                        }
+                    }
+                    if entries.is_empty() {
+                        return not_found();
+                    }
+                    Value::Array(
+                        entries
+                            .into_iter()
+                            .map(|(name, kind)| json!({ "name": name, "type": kind }))
+                            .collect(),
+                    )
+                }
             }
         }
         _ => return not_found(),

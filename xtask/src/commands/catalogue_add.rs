@@ -8,13 +8,14 @@ use hacs_nix::forge::RepoId;
 use crate::output::{Failure, eprint};
 
 /// The repository to add, its domain when the catalogue knows it, and its kind: as asked, else
-/// the HACS category that lists it (integrations first, then cards, then themes).
+/// the HACS category that lists it (integrations first, then cards, then themes); `None` when
+/// neither says (the repository's contents will).
 pub fn resolve(
     query: &str,
     force: bool,
     offline: bool,
     kind: Option<Kind>,
-) -> Result<(RepoId, Option<String>, Kind), Failure> {
+) -> Result<(RepoId, Option<String>, Option<Kind>), Failure> {
     let categories: &[(Category, Kind)] = match kind {
         Some(Kind::Integration) => &[(Category::Integration, Kind::Integration)],
         Some(Kind::Card) => &[(Category::Plugin, Kind::Card)],
@@ -30,12 +31,7 @@ pub fn resolve(
         let last = i + 1 == categories.len();
         match resolve_in(*category, query, force, offline, i == 0, last)? {
             Some((repo, domain, listed)) if listed || last => {
-                let kind = kind.unwrap_or(if listed {
-                    *found_kind
-                } else {
-                    Kind::Integration
-                });
-                return Ok((repo, domain, kind));
+                return Ok((repo, domain, kind.or(listed.then_some(*found_kind))));
             }
             // Not listed in this category: remember it, and look in the next one.
             Some((repo, domain, _)) => {
@@ -53,7 +49,7 @@ pub fn resolve(
             Some("try `cargo xtask search <words>`, or give owner/repo"),
         )
     })?;
-    Ok((repo, domain, kind.unwrap_or(Kind::Integration)))
+    Ok((repo, domain, kind))
 }
 
 /// One category: `Some((repo, domain, listed))`, or `None` when a name is not in it (and
@@ -81,7 +77,8 @@ fn resolve_in(
                     ..failure
                 });
             };
-            if last {
+            // The lists of refusals are the same for every category: said once.
+            if first {
                 eprint(&format!(
                     "warning[catalogue-unavailable]: {}: whether HACS blacklisted or removed {repo} was not checked\n",
                     failure.message

@@ -183,7 +183,16 @@ pub fn run_add(args: AddArgs) -> Result<ExitCode, Failure> {
             Some("run update-components to update it"),
         ));
     }
-    let attr = match (args.attr, listed_domain, kind) {
+    // Unlisted and not told: the repository's contents say what it is.
+    let (kind, learned_domain) = match kind {
+        Some(kind) => (kind, None),
+        None => match learn(&github(&common)?, &repo)? {
+            Learned::Integration => (config::Kind::Integration, None),
+            Learned::Card => (config::Kind::Card, None),
+            Learned::Theme => (config::Kind::Theme, None),
+        },
+    };
+    let attr = match (args.attr, listed_domain.or(learned_domain), kind) {
         (Some(attr), _, _) => attr,
         (None, _, config::Kind::Card | config::Kind::Theme) => attr_from_repo(&repo, kind),
         (None, Some(domain), _) if config::is_path_attribute(&domain) => domain,
@@ -256,6 +265,50 @@ fn github(common: &Common) -> Result<GitHub, Failure> {
         .map_err(|e| Failure::could_not_run(e.rule_id(), e.to_string(), None, None))
 }
 
+/// What a repository is, from its contents at its newest release.
+enum Learned {
+    /// (Its domain is read by `domain_of` when the attribute needs it.)
+    Integration,
+    Card,
+    Theme,
+}
+
+/// What a repository's newest release holds: an integration when it has
+/// `custom_components/`; else a theme when it has `themes/`; else a card when it has `dist/`
+/// or a `.js` release asset; else an integration (whose domain `domain_of` then looks for).
+fn learn(gh: &GitHub, repo: &RepoId) -> Result<Learned, Failure> {
+    let runtime = super::runtime()?;
+    let failed = |e: hacs_nix::forge::ForgeError| {
+        Failure::could_not_run(e.rule_id(), e.to_string(), Some(repo.to_string()), None)
+    };
+    let learned = runtime.block_on(async {
+        let chosen = gh
+            .choose(repo, &hacs_nix::forge::Choice::Latest)
+            .await
+            .map_err(failed)?;
+        let folders = gh
+            .directories(repo, "", &chosen.reference)
+            .await
+            .map_err(failed)?
+            .unwrap_or_default();
+        let has = |name: &str| folders.iter().any(|f| f == name);
+        let js_asset = chosen
+            .release
+            .as_ref()
+            .is_some_and(|r| r.assets.iter().any(|a| a.name.ends_with(".js")));
+        Ok::<_, Failure>(if has("custom_components") {
+            Learned::Integration
+        } else if has("themes") {
+            Learned::Theme
+        } else if has("dist") || js_asset {
+            Learned::Card
+        } else {
+            Learned::Integration
+        })
+    })?;
+    Ok(learned)
+}
+
 /// The domain of a repository's integration, read at its newest release through the API.
 fn domain_of(gh: &GitHub, repo: &RepoId) -> Result<String, Failure> {
     let runtime = super::runtime()?;
@@ -290,9 +343,9 @@ fn domain_of(gh: &GitHub, repo: &RepoId) -> Result<String, Failure> {
         domain.or(folder).ok_or_else(|| {
             Failure::could_not_run(
                 "add-no-domain",
-                format!("no integration manifest found in {repo}"),
+                format!("no integration manifest found in {repo}, and nothing of a card or a theme"),
                 None,
-                Some("pass --attr"),
+                Some("pass --attr to name an integration, or say what it is with --kind integration|card|theme"),
             )
         })
     })
