@@ -107,6 +107,32 @@ pub fn valid_file_name(name: &str) -> bool {
         && !name.chars().any(char::is_control)
 }
 
+/// A release to pin, the repository's facts and `hacs.json` at its tag.
+pub(crate) type Release = (
+    crate::forge::Chosen,
+    crate::forge::RepoInfo,
+    Option<HacsJson>,
+);
+
+/// The release HACS would install for a card or a theme, the repository's facts and
+/// `hacs.json` at its tag; `None` when it is the one `previous` (repository, commit) pins
+/// already.
+pub(crate) async fn choose(
+    github: &GitHub,
+    repo: &RepoId,
+    choice: &Choice,
+    previous: Option<(&String, &String)>,
+) -> Result<Option<Release>, ForgeError> {
+    let (chosen, info, hacs_json) = github.choose_with_file(repo, choice, "hacs.json").await?;
+    if previous.is_some_and(|(r, commit)| *commit == chosen.commit && *r == repo.to_string()) {
+        return Ok(None);
+    }
+    let hacs = hacs_json
+        .as_deref()
+        .and_then(|b| manifest::check_hacs_json("hacs.json", b).value);
+    Ok(Some((chosen, info, hacs)))
+}
+
 /// Pins `repo` as a card; `previous` is kept without a download when the release's commit is
 /// the same. Returns the entry and whether anything was downloaded.
 pub async fn pin_card(
@@ -115,15 +141,16 @@ pub async fn pin_card(
     choice: &Choice,
     previous: Option<&CardEntry>,
 ) -> Result<(CardEntry, bool), CardError> {
-    let (chosen, info, hacs_json) = github.choose_with_file(repo, choice, "hacs.json").await?;
-    if let Some(previous) =
-        previous.filter(|p| p.commit == chosen.commit && p.repo == repo.to_string())
-    {
-        return Ok((previous.clone(), false));
-    }
-    let hacs: Option<HacsJson> = hacs_json
-        .as_deref()
-        .and_then(|b| manifest::check_hacs_json("hacs.json", b).value);
+    let (chosen, info, hacs) =
+        match choose(github, repo, choice, previous.map(|p| (&p.repo, &p.commit))).await? {
+            None => {
+                return previous
+                    .cloned()
+                    .map(|p| (p, false))
+                    .ok_or(CardError::Io("no previous pin".to_owned()));
+            }
+            Some((chosen, info, hacs)) => (chosen, info, hacs),
+        };
     let assets: Option<Vec<String>> = chosen
         .release
         .as_ref()
@@ -171,8 +198,7 @@ pub async fn pin_card(
         }
         _ => {
             let (mut tree, hash, url) = source_tree(github, repo, &chosen).await?;
-            let mut paths = Vec::new();
-            walk(tree.root(), "", &mut paths);
+            let paths = file_paths(&tree);
             let source = plugin::locate(&repo.repo, hacs.as_ref(), assets.as_deref(), &paths)?;
             let (folder, entry, names) = match source {
                 CardSource::Root { entry, files } => (String::new(), entry, files),

@@ -311,6 +311,27 @@ fn write_dependencies(out: &mut String, entry: &LockEntry) -> Result<(), NixgenE
     Ok(())
 }
 
+/// A card's or theme's `src`: the tag's (or commit's) source archive, installed as it is.
+fn write_source_archive(
+    out: &mut String,
+    owner: &str,
+    repo: &str,
+    is_tag: bool,
+    reference: &str,
+    hash: &str,
+) {
+    out.push_str("  src = fetchFromGitHub {\n");
+    out.push_str(&format!(
+        "    owner = {};\n    repo = {};\n",
+        nix_string(owner),
+        nix_string(repo)
+    ));
+    let key = if is_tag { "tag" } else { "rev" };
+    out.push_str(&format!("    {key} = {};\n", nix_string(reference)));
+    out.push_str(&format!("    hash = {};\n  }};\n\n", nix_string(hash)));
+    out.push_str("  dontConfigure = true;\n  dontBuild = true;\n\n");
+}
+
 /// The derivation's `meta`, and the closing brace of the derivation.
 fn write_meta(out: &mut String, meta: &crate::lock::Meta, repo: &str) {
     out.push_str("  meta = {\n");
@@ -459,16 +480,7 @@ pub fn render_card(entry: &crate::card::CardEntry) -> Result<String, NixgenError
             files,
             ..
         } => {
-            out.push_str("  src = fetchFromGitHub {\n");
-            out.push_str(&format!(
-                "    owner = {};\n    repo = {};\n",
-                nix_string(owner),
-                nix_string(repo)
-            ));
-            let key = if *is_tag { "tag" } else { "rev" };
-            out.push_str(&format!("    {key} = {};\n", nix_string(reference)));
-            out.push_str(&format!("    hash = {};\n  }};\n\n", nix_string(hash)));
-            out.push_str("  dontConfigure = true;\n  dontBuild = true;\n\n");
+            write_source_archive(&mut out, owner, repo, *is_tag, reference, hash);
             let paths: Vec<String> = files
                 .iter()
                 .map(|f| {
@@ -538,19 +550,14 @@ pub fn render_theme(entry: &crate::theme_pin::ThemeEntry) -> Result<String, Nixg
         "  version = {};\n\n",
         nix_string(nix_version(&entry.version))
     ));
-    out.push_str("  src = fetchFromGitHub {\n");
-    out.push_str(&format!(
-        "    owner = {};\n    repo = {};\n",
-        nix_string(owner),
-        nix_string(repo)
-    ));
-    let key = if entry.is_tag { "tag" } else { "rev" };
-    out.push_str(&format!("    {key} = {};\n", nix_string(&entry.reference)));
-    out.push_str(&format!(
-        "    hash = {};\n  }};\n\n",
-        nix_string(&entry.hash)
-    ));
-    out.push_str("  dontConfigure = true;\n  dontBuild = true;\n\n");
+    write_source_archive(
+        &mut out,
+        owner,
+        repo,
+        entry.is_tag,
+        &entry.reference,
+        &entry.hash,
+    );
     out.push_str("  installPhase = ''\n    runHook preInstall\n\n");
     out.push_str("    mkdir -p \"$out\"/themes\n");
     out.push_str(&format!(

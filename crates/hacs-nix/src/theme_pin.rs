@@ -9,7 +9,7 @@ use crate::archive;
 use crate::finding::Finding;
 use crate::forge::{Choice, ForgeError, GitHub, RepoId};
 use crate::lock::Meta;
-use crate::manifest::{self, HacsJson};
+
 use crate::theme::{check_theme, theme_files};
 
 /// A pinned theme, as the lock keeps it.
@@ -85,15 +85,17 @@ pub async fn pin_theme(
     choice: &Choice,
     previous: Option<&ThemeEntry>,
 ) -> Result<(ThemeEntry, bool), ThemeError> {
-    let (chosen, info, hacs_json) = github.choose_with_file(repo, choice, "hacs.json").await?;
-    if let Some(previous) =
-        previous.filter(|p| p.commit == chosen.commit && p.repo == repo.to_string())
+    let previous_pin = previous.map(|p| (&p.repo, &p.commit));
+    let (chosen, info, hacs) = match crate::card::choose(github, repo, choice, previous_pin).await?
     {
-        return Ok((previous.clone(), false));
-    }
-    let hacs: Option<HacsJson> = hacs_json
-        .as_deref()
-        .and_then(|b| manifest::check_hacs_json("hacs.json", b).value);
+        None => {
+            return previous
+                .cloned()
+                .map(|p| (p, false))
+                .ok_or(ThemeError::Io("no previous pin".to_owned()));
+        }
+        Some((chosen, info, hacs)) => (chosen, info, hacs),
+    };
     let content_in_root = hacs.is_some_and(|h| h.content_in_root);
     let (mut tree, hash, _) = crate::card::source_tree(github, repo, &chosen).await?;
     let files = theme_files(&crate::card::file_paths(&tree), content_in_root);

@@ -184,15 +184,11 @@ pub fn run_add(args: AddArgs) -> Result<ExitCode, Failure> {
         ));
     }
     // Unlisted and not told: the repository's contents say what it is.
-    let (kind, learned_domain) = match kind {
-        Some(kind) => (kind, None),
-        None => match learn(&github(&common)?, &repo)? {
-            Learned::Integration => (config::Kind::Integration, None),
-            Learned::Card => (config::Kind::Card, None),
-            Learned::Theme => (config::Kind::Theme, None),
-        },
+    let kind = match kind {
+        Some(kind) => kind,
+        None => learn(&github(&common)?, &repo)?,
     };
-    let attr = match (args.attr, listed_domain.or(learned_domain), kind) {
+    let attr = match (args.attr, listed_domain, kind) {
         (Some(attr), _, _) => attr,
         (None, _, config::Kind::Card | config::Kind::Theme) => attr_from_repo(&repo, kind),
         (None, Some(domain), _) if config::is_path_attribute(&domain) => domain,
@@ -265,18 +261,10 @@ fn github(common: &Common) -> Result<GitHub, Failure> {
         .map_err(|e| Failure::could_not_run(e.rule_id(), e.to_string(), None, None))
 }
 
-/// What a repository is, from its contents at its newest release.
-enum Learned {
-    /// (Its domain is read by `domain_of` when the attribute needs it.)
-    Integration,
-    Card,
-    Theme,
-}
-
 /// What a repository's newest release holds: an integration when it has
 /// `custom_components/`; else a theme when it has `themes/`; else a card when it has `dist/`
 /// or a `.js` release asset; else an integration (whose domain `domain_of` then looks for).
-fn learn(gh: &GitHub, repo: &RepoId) -> Result<Learned, Failure> {
+fn learn(gh: &GitHub, repo: &RepoId) -> Result<config::Kind, Failure> {
     let runtime = super::runtime()?;
     let failed = |e: hacs_nix::forge::ForgeError| {
         Failure::could_not_run(e.rule_id(), e.to_string(), Some(repo.to_string()), None)
@@ -297,13 +285,13 @@ fn learn(gh: &GitHub, repo: &RepoId) -> Result<Learned, Failure> {
             .as_ref()
             .is_some_and(|r| r.assets.iter().any(|a| a.name.ends_with(".js")));
         Ok::<_, Failure>(if has("custom_components") {
-            Learned::Integration
+            config::Kind::Integration
         } else if has("themes") {
-            Learned::Theme
+            config::Kind::Theme
         } else if has("dist") || js_asset {
-            Learned::Card
+            config::Kind::Card
         } else {
-            Learned::Integration
+            config::Kind::Integration
         })
     })?;
     Ok(learned)

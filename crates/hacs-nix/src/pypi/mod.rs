@@ -274,6 +274,15 @@ pub fn choose_file(
 }
 
 /// An HTTP client for the index (TLS provider installed, a user agent, timeouts).
+/// The index to ask (`index`, else as the user's pip is configured) and a client for it.
+pub fn reach(index: Option<&str>) -> Result<(String, reqwest::Client), PypiError> {
+    let url = match index {
+        Some(url) => url.to_owned(),
+        None => index_url("python3")?,
+    };
+    Ok((url, client()?))
+}
+
 pub fn client() -> Result<reqwest::Client, PypiError> {
     crate::forge::install_tls_provider();
     reqwest::Client::builder()

@@ -154,11 +154,7 @@ async fn judge_packaging(results: &mut [RepoResult], set: &PythonSet, index: Opt
     if wanted.is_empty() {
         return;
     }
-    let reached = match index {
-        Some(url) => Ok(url.to_owned()),
-        None => pypi::index_url("python3"),
-    }
-    .and_then(|index| pypi::client().map(|client| (index, client)));
+    let reached = pypi::reach(index);
     let refused: BTreeMap<String, String> = match reached {
         Ok((index, client)) => {
             // The whole catalogue's needs: no cap on the count, the usual depth.

@@ -208,11 +208,7 @@ async fn package(
     index: Option<&str>,
     context: pypi::resolve::Context<'_>,
 ) -> pypi::resolve::Packaged {
-    let reached = match index {
-        Some(url) => Ok(url.to_owned()),
-        None => pypi::index_url("python3"),
-    }
-    .and_then(|index| pypi::client().map(|client| (index, client)));
+    let reached = pypi::reach(index);
     match reached {
         Ok((index, client)) => {
             pypi::resolve::package_missing(&client, &index, set, wanted, context).await
