@@ -17,12 +17,13 @@
       forAllSystems = f: lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
       workspace = (builtins.fromTOML (builtins.readFile ./Cargo.toml)).workspace.package;
 
-      # The components of pkgs/, built with Home Assistant's own Python set (never
-      # python3Packages: "Python version mismatch"; `python3Packages` since 2026, `python.pkgs`
-      # before) and with a builder bound to that same Home Assistant, so an overridden Home
-      # Assistant gets components built against it.
-      componentsFor =
-        pkgs: home-assistant:
+      # The components of a generated folder (this flake's `pkgs/`, or a homelab's own, e.g.
+      # `./hass`), built with Home Assistant's own Python set (never python3Packages: "Python
+      # version mismatch"; `python3Packages` since 2026, `python.pkgs` before) and with a builder
+      # bound to that same Home Assistant, so an overridden Home Assistant gets components built
+      # against it.
+      componentsIn =
+        folder: pkgs: home-assistant:
         let
           callPackage =
             home-assistant.python3Packages.callPackage or home-assistant.python.pkgs.callPackage;
@@ -31,8 +32,8 @@
           };
         in
         # The builder goes only to the components: the generated Python packages
-        # (pkgs/python/) take the set's own buildPythonPackage.
-        import ./pkgs {
+        # (<folder>/python/) take the set's own buildPythonPackage.
+        import folder {
           callPackage =
             path: overrides:
             callPackage path (
@@ -40,6 +41,7 @@
               // overrides
             );
         };
+      componentsFor = componentsIn ./pkgs;
 
       # The command line. Its tests need real Nix, GNU tar, unzip and Python oracles; they run in
       # CI and in the dev shell (`nix develop -c cargo test --workspace --locked`).
@@ -82,10 +84,16 @@
           (prev.home-assistant-custom-components or { }) // componentsFor final final.home-assistant;
       };
 
-      # The NixOS module: `services.home-assistant.hacs-nix.enable = true;` installs every pinned
-      # component, built with the Python set of the Home Assistant the host runs
+      # The NixOS module: `services.home-assistant.hacs-nix.enable = true;` installs every
+      # component of a generated folder (`pkgs`: this flake's own by default, or a homelab's),
+      # built with the Python set of the Home Assistant the host runs
       # (`services.home-assistant.package`): integrations into `customComponents`, Lovelace cards
-      # into `customLovelaceModules`, themes into `themes`; `only` picks attributes by name.
+      # into `customLovelaceModules`, themes into `themes` (or, on a nixpkgs whose module has no
+      # `themes`, into `frontend.themes` as users did before it existed); `only` picks attributes.
+      #
+      # The module system reads the attribute names of every definition before any value, so
+      # what is defined here may depend on `options` (declarations) but never on `config`:
+      # everything that depends on `config` sits inside a value, under `mkIf`.
       nixosModules.default =
         {
           config,
@@ -95,8 +103,15 @@
           ...
         }:
         let
-          cfg = config.services.home-assistant.hacs-nix;
-          all = componentsFor pkgs config.services.home-assistant.package;
+          ha = config.services.home-assistant;
+          cfg = ha.hacs-nix;
+          haOptions = options.services.home-assistant;
+          # Which generation of nixpkgs' Home Assistant module this is, from its declarations.
+          hasThemesOption = haOptions ? themes;
+          configOptions = haOptions.config.type.getSubOptions [ ];
+          setsResourceMode = configOptions ? lovelace.resource_mode;
+
+          all = componentsIn cfg.pkgs pkgs ha.package;
           names = builtins.attrNames all;
           asked = if cfg.only == null then names else cfg.only;
           known = name: builtins.elem name names;
@@ -106,6 +121,27 @@
           themes = builtins.filter (p: p.isHomeAssistantTheme or false) chosen;
           cards = builtins.filter (p: (p.hacsNixKind or null) == "card") chosen;
           integrations = builtins.filter (p: p.isHomeAssistantComponent or false) chosen;
+          list = builtins.concatStringsSep ", ";
+
+          # Before nixpkgs had `services.home-assistant.themes`, users included a folder of
+          # themes from configuration.yaml; the same here, at default priority, so a user's own
+          # `frontend.themes` wins and the assertion below says how to merge the two.
+          themesDir = pkgs.buildEnv {
+            name = "hacs-nix-themes";
+            paths = themes;
+          };
+          themesInclude = "!include_dir_merge_named ${themesDir}/themes";
+          userConfig = if ha.config == null then { } else ha.config;
+          userThemes = userConfig.frontend.themes or null;
+
+          # Lovelace takes resources from YAML only with `resource_mode: yaml` (Home Assistant
+          # 2026.2 and later) or, before, with the whole dashboard in YAML (`lovelace.mode`).
+          haVersion = ha.package.version or "0";
+          knowsResourceMode = lib.versionAtLeast haVersion "2026.2";
+          yamlDashboard = (userConfig.lovelace.mode or null) == "yaml";
+          resourceUrls = list (
+            map (card: "/local/nixos-lovelace-modules/${card.entrypoint}") cards
+          );
         in
         {
           options.services.home-assistant.hacs-nix = {
@@ -114,7 +150,18 @@
               type = lib.types.nullOr (lib.types.listOf lib.types.str);
               default = null;
               example = [ "hacs" ];
-              description = "Attributes of hacs-nix's pkgs/ to install (null: all of them).";
+              description = "Attributes of the generated folder to install (null: all of them).";
+            };
+            pkgs = lib.mkOption {
+              type = lib.types.path;
+              default = ./pkgs;
+              defaultText = lib.literalExpression "the pkgs/ folder of the hacs-nix flake";
+              example = lib.literalExpression "./hass";
+              description = ''
+                The folder `hacs-nix update-components --pkgs <folder>` writes: a homelab's own
+                list (`components.toml` and what is generated from it). By default the folder
+                shipped with hacs-nix.
+              '';
             };
           };
           config = lib.mkIf cfg.enable (
@@ -123,26 +170,35 @@
                 assertions = [
                   {
                     assertion = unknown == [ ];
-                    message =
-                      let
-                        list = builtins.concatStringsSep ", ";
-                      in
-                      "services.home-assistant.hacs-nix.only names ${list unknown}, which hacs-nix does not pin (it pins: ${list names}).";
+                    message = "services.home-assistant.hacs-nix.only names ${list unknown}, which ${toString cfg.pkgs} does not pin (it pins: ${list names}).";
                   }
                   {
-                    assertion = themes == [ ] || options.services.home-assistant ? themes;
-                    message = "hacs-nix pins themes, but this nixpkgs has no services.home-assistant.themes: update nixpkgs, or leave the themes out with services.home-assistant.hacs-nix.only.";
+                    assertion = hasThemesOption || themes == [ ] || userThemes == themesInclude;
+                    message = ''
+                      services.home-assistant.config.frontend.themes is set (to ${builtins.toJSON userThemes}), so the themes hacs-nix pins cannot be included there. Either remove your setting (hacs-nix then sets it to ${themesInclude}), or keep your own themes in the same folder: frontend.themes = "!include_dir_merge_named ''${pkgs.buildEnv { name = "themes"; paths = [ <your themes> ] ++ <hacs-nix's theme packages>; }}/themes".'';
                   }
                 ];
+                warnings = lib.optional (
+                  cards != [ ] && !setsResourceMode && !knowsResourceMode && !yamlDashboard
+                ) "hacs-nix installs the Lovelace cards ${resourceUrls}, but Home Assistant ${haVersion} loads Lovelace resources from configuration.yaml only when the dashboard is in YAML (services.home-assistant.config.lovelace.mode = \"yaml\", with services.home-assistant.lovelaceConfig). Set that, or add each URL once under Settings → Dashboards → Resources (type: JavaScript module).";
                 services.home-assistant.customComponents = integrations;
-              }
-              (lib.optionalAttrs (cards != [ ]) {
                 services.home-assistant.customLovelaceModules = cards;
-              })
-              # Older nixpkgs has no `themes` option: set only when there is a theme (the
-              # assertion above explains when the option is missing).
-              (lib.optionalAttrs (themes != [ ] && options.services.home-assistant ? themes) {
-                services.home-assistant.themes = themes;
+              }
+              (
+                if hasThemesOption then
+                  { services.home-assistant.themes = themes; }
+                else
+                  {
+                    services.home-assistant.config = lib.mkIf (themes != [ ]) {
+                      frontend.themes = lib.mkDefault themesInclude;
+                    };
+                  }
+              )
+              # nixpkgs' newer module sets `lovelace.resource_mode` itself when cards are installed.
+              (lib.optionalAttrs (!setsResourceMode) {
+                services.home-assistant.config = lib.mkIf (cards != [ ] && knowsResourceMode) {
+                  lovelace.resource_mode = lib.mkDefault "yaml";
+                };
               })
             ]
           );
@@ -150,8 +206,9 @@
 
       # For a Home Assistant overridden without an overlay
       # (`services.home-assistant.package = pkgs.home-assistant.override { … }`):
-      # `hacs-nix.lib.componentsFor pkgs config.services.home-assistant.package`.
-      lib = { inherit componentsFor; };
+      # `hacs-nix.lib.componentsFor pkgs config.services.home-assistant.package`, or for a
+      # homelab's own folder `hacs-nix.lib.componentsIn ./hass pkgs config.services.home-assistant.package`.
+      lib = { inherit componentsFor componentsIn; };
 
       packages = forAllSystems (
         pkgs:

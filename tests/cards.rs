@@ -12,64 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::{Value, json};
-use support::craft::{dir, file, tar_gz};
-use support::github::{Repo, info, release};
+use support::nixos::install;
 use support::oracle;
 use support::pipeline::{Case, shown};
-
-/// A card repository: release assets (name, bytes), the tag's source files, hacs.json.
-fn card_repo(
-    case: &mut Case,
-    repo: &str,
-    tag: &str,
-    assets: &[(&str, &[u8])],
-    files: &[(&str, &str)],
-    hacs: Option<&str>,
-) -> Vec<u8> {
-    let top = format!(
-        "{}-{}",
-        repo.rsplit('/').next().unwrap(),
-        tag.trim_start_matches('v')
-    );
-    let mut members = vec![dir(&format!("{top}/"))];
-    for (path, text) in files {
-        members.push(file(&format!("{top}/{path}"), text.as_bytes()));
-    }
-    let archive = tar_gz(&members);
-    let sha = format!("{:040x}", repo.len() * 7919 + tag.len());
-    let mut r = Repo {
-        info: info(&format!("The {repo} card"), Some("MIT")),
-        releases: vec![release(
-            tag,
-            false,
-            false,
-            &assets
-                .iter()
-                .map(|(n, b)| (*n, *b, true))
-                .collect::<Vec<_>>(),
-        )],
-        commits: [(tag.to_owned(), sha.clone()), ("main".to_owned(), sha)].into(),
-        ..Repo::default()
-    };
-    if let Some(h) = hacs {
-        r.files.insert(
-            (tag.to_owned(), "hacs.json".to_owned()),
-            h.as_bytes().to_vec(),
-        );
-    }
-    case.mock.add_repo(repo, r);
-    for (name, bytes) in assets {
-        case.serve(
-            &format!("/{repo}/releases/download/{tag}/{name}"),
-            bytes.to_vec(),
-        );
-    }
-    case.serve(
-        &format!("/{repo}/archive/refs/tags/{tag}.tar.gz"),
-        archive.clone(),
-    );
-    archive
-}
 
 /// The nixpkgs functions the card derivation uses: `lib`'s quoting as nixpkgs writes it,
 /// `fetchurl` and `fetchFromGitHub` answering with local paths, `mkDerivation` its arguments.
@@ -128,37 +73,6 @@ fn evaluate(
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// The install phase as stdenv runs it (in the unpacked source, or nowhere with dontUnpack),
-/// with `substituteInPlace --replace-fail` modelled: a pattern not found fails the build.
-fn install(phase: &str, src: Option<&Path>, out: &Path) -> Result<(), String> {
-    let script = format!(
-        r#"set -euo pipefail
-runHook() {{ :; }}
-substituteInPlace() {{
-  local file="$1"; shift
-  while [ $# -gt 0 ]; do
-    [ "$1" = --replace-fail ] || {{ echo "unknown $1" >&2; return 1; }}
-    local content; content="$(cat -- "$file"; printf x)"; content="${{content%x}}"
-    case "$content" in *"$2"*) ;; *) echo "substituteInPlace: '$2' not found in $file" >&2; return 1;; esac
-    printf '%s' "${{content//"$2"/"$3"}}" > "$file"
-    shift 3
-  done
-}}
-{phase}"#
-    );
-    let mut command = Command::new("bash");
-    command.arg("-c").arg(&script).env("out", out);
-    if let Some(src) = src {
-        command.current_dir(src);
-    }
-    let result = command.output().unwrap();
-    if result.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&result.stderr).into_owned())
-    }
-}
-
 fn lock(case: &Case) -> Value {
     serde_json::from_str(
         &std::fs::read_to_string(case.pkgs().join("components.lock.json")).unwrap(),
@@ -203,8 +117,7 @@ fn every_hacs_card_case_pins_builds_and_serves_its_files() {
     let bundle = b"import('/hacsfiles/mini-graph-card/chunk.js'); customElements.define('mini-graph-card', X);".to_vec();
     let gz = b"\x1f\x8b not really".to_vec();
     let chunk = b"export const chunk = 1;".to_vec();
-    card_repo(
-        &mut case,
+    case.frontend_repo(
         "kalkih/mini-graph-card",
         "v0.12.1",
         &[
@@ -216,8 +129,7 @@ fn every_hacs_card_case_pins_builds_and_serves_its_files() {
         None,
     );
     // 2. dist/: no asset matches, the repository's name without `lovelace-`.
-    let dist_archive = card_repo(
-        &mut case,
+    let dist_archive = case.frontend_repo(
         "thomasloven/lovelace-card-mod",
         "v3.4.4",
         &[("card-mod.zip", b"zip")],
@@ -230,8 +142,7 @@ fn every_hacs_card_case_pins_builds_and_serves_its_files() {
         None,
     );
     // 3. The root with hacs.json's filename: every root *.js.
-    let root_archive = card_repo(
-        &mut case,
+    let root_archive = case.frontend_repo(
         "someone/custom-card",
         "1.0.0",
         &[],
@@ -244,8 +155,7 @@ fn every_hacs_card_case_pins_builds_and_serves_its_files() {
         Some(r#"{"name": "Custom", "filename": "my-card.js"}"#),
     );
     // 4. content_in_root: the matching asset is ignored, the root's file is taken.
-    card_repo(
-        &mut case,
+    case.frontend_repo(
         "someone/rooted",
         "2.0.0",
         &[("rooted.js", b"asset")],
@@ -253,8 +163,7 @@ fn every_hacs_card_case_pins_builds_and_serves_its_files() {
         Some(r#"{"name": "Rooted", "content_in_root": true}"#),
     );
     // 5. Nothing HACS would install.
-    card_repo(
-        &mut case,
+    case.frontend_repo(
         "someone/nothing",
         "0.1.0",
         &[("other.js", b"x")],
@@ -342,7 +251,7 @@ fn every_hacs_card_case_pins_builds_and_serves_its_files() {
     let drv = evaluate(&case.pkgs(), "mini-graph-card", &urls, None);
     assert_eq!(
         drv["passthru"],
-        json!({ "entrypoint": "mini-graph-card-bundle.js", "hacsNixKind": "card" })
+        json!({ "entrypoint": "mini-graph-card/mini-graph-card-bundle.js", "hacsNixKind": "card" })
     );
     assert_eq!(drv["pname"], "mini-graph-card");
     assert_eq!(drv["version"], "0.12.1");
@@ -353,7 +262,10 @@ fn every_hacs_card_case_pins_builds_and_serves_its_files() {
     );
     let out_dir = work.path().join("out-mgc");
     install(drv["installPhase"].as_str().unwrap(), None, &out_dir).unwrap();
-    let top = std::fs::read_to_string(out_dir.join("mini-graph-card-bundle.js")).unwrap();
+    // The entry stays beside its companions; nothing is copied to the top.
+    assert!(!out_dir.join("mini-graph-card-bundle.js").exists());
+    let top =
+        std::fs::read_to_string(out_dir.join("mini-graph-card/mini-graph-card-bundle.js")).unwrap();
     assert!(
         top.contains("import('/local/nixos-lovelace-modules/mini-graph-card/chunk.js')"),
         "{top}"
@@ -386,12 +298,12 @@ fn every_hacs_card_case_pins_builds_and_serves_its_files() {
     let out_dir = work.path().join("out-card-mod");
     install(drv["installPhase"].as_str().unwrap(), Some(&src), &out_dir).unwrap();
     assert_eq!(
-        std::fs::read_to_string(out_dir.join("card-mod.js")).unwrap(),
+        std::fs::read_to_string(out_dir.join("card-mod/card-mod.js")).unwrap(),
         "card mod"
     );
     assert!(out_dir.join("card-mod/card-mod.js.map").is_file());
     assert!(!out_dir.join("card-mod/x.ts").exists());
-    assert_eq!(drv["passthru"]["entrypoint"], "card-mod.js");
+    assert_eq!(drv["passthru"]["entrypoint"], "card-mod/card-mod.js");
 
     // A rerun with nothing new downloads nothing (but the card that failed, tried again) and
     // changes nothing.
@@ -423,8 +335,7 @@ fn themes_are_checked_pinned_and_installed() {
     let mut case = Case::new();
     let work = tempfile::tempdir().unwrap();
     let latte = "catppuccin-latte:\n  primary-color: \"#8839ef\"\n  modes:\n    dark:\n      text: \"#fff\"\n";
-    let archive = card_repo(
-        &mut case,
+    let archive = case.frontend_repo(
         "catppuccin/home-assistant",
         "v2.1.2",
         &[],
@@ -436,24 +347,21 @@ fn themes_are_checked_pinned_and_installed() {
         ],
         None,
     );
-    card_repo(
-        &mut case,
+    case.frontend_repo(
         "someone/rooted-theme",
         "1.0",
         &[],
         &[("rooted.yaml", "rooted:\n  a: b\n")],
         Some(r#"{"name": "R", "content_in_root": true}"#),
     );
-    card_repo(
-        &mut case,
+    case.frontend_repo(
         "someone/broken-theme",
         "1.0",
         &[],
         &[("themes/broken.yaml", "broken:\n  a: [1, 2\n")],
         None,
     );
-    card_repo(
-        &mut case,
+    case.frontend_repo(
         "someone/no-theme",
         "1.0",
         &[],
@@ -531,16 +439,14 @@ fn themes_are_checked_pinned_and_installed() {
 fn add_learns_a_card_from_hacs_plugin_list_and_takes_kind_when_told() {
     let mut case = Case::new();
     let bundle = b"customElements.define('mini-graph-card', X);".to_vec();
-    card_repo(
-        &mut case,
+    case.frontend_repo(
         "kalkih/mini-graph-card",
         "v0.12.1",
         &[("mini-graph-card-bundle.js", &bundle)],
         &[],
         None,
     );
-    card_repo(
-        &mut case,
+    case.frontend_repo(
         "catppuccin/home-assistant",
         "v2.1.2",
         &[],
@@ -643,30 +549,21 @@ fn check_learns_the_card_and_theme_rules() {
 #[test]
 fn add_learns_what_an_unlisted_repository_is_from_its_contents() {
     let mut case = Case::new();
-    card_repo(
-        &mut case,
+    case.frontend_repo(
         "someone/unlisted-card",
         "1.0.0",
         &[("unlisted-card.js", b"card")],
         &[],
         None,
     );
-    card_repo(
-        &mut case,
+    case.frontend_repo(
         "someone/unlisted-theme",
         "1.0.0",
         &[],
         &[("themes/x.yaml", "x:\n  a: b\n")],
         None,
     );
-    card_repo(
-        &mut case,
-        "someone/unknown",
-        "1.0.0",
-        &[],
-        &[("README.md", "r")],
-        None,
-    );
+    case.frontend_repo("someone/unknown", "1.0.0", &[], &[("README.md", "r")], None);
     // The API sees the tag's files too (for the folder listing).
     for (repo, path, text) in [
         ("someone/unlisted-theme", "themes/x.yaml", "x:\n  a: b\n"),

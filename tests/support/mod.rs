@@ -8,6 +8,7 @@ pub mod craft;
 pub mod github;
 pub mod http;
 pub mod index;
+pub mod nixos;
 pub mod oracle;
 pub mod pipeline;
 pub mod trees;

@@ -114,6 +114,69 @@ impl Case {
         self.serve(&format!("/{repo}/releases/download/{tag}/{asset}"), zip);
     }
 
+    /// A card or theme repository: release assets (name, bytes), the tag's source files (also
+    /// readable through the API, so its folders can be listed), hacs.json. Returns the tag's
+    /// source archive.
+    pub fn frontend_repo(
+        &mut self,
+        repo: &str,
+        tag: &str,
+        assets: &[(&str, &[u8])],
+        files: &[(&str, &str)],
+        hacs: Option<&str>,
+    ) -> Vec<u8> {
+        use super::craft::{dir, file, tar_gz};
+        let top = format!(
+            "{}-{}",
+            repo.rsplit('/').next().unwrap(),
+            tag.trim_start_matches('v')
+        );
+        let mut members = vec![dir(&format!("{top}/"))];
+        for (path, text) in files {
+            members.push(file(&format!("{top}/{path}"), text.as_bytes()));
+        }
+        let archive = tar_gz(&members);
+        let sha = format!("{:040x}", repo.len() * 7919 + tag.len());
+        let mut r = Repo {
+            info: info(&format!("The {repo} card"), Some("MIT")),
+            releases: vec![release(
+                tag,
+                false,
+                false,
+                &assets
+                    .iter()
+                    .map(|(n, b)| (*n, *b, true))
+                    .collect::<Vec<_>>(),
+            )],
+            commits: [(tag.to_owned(), sha.clone()), ("main".to_owned(), sha)].into(),
+            ..Repo::default()
+        };
+        for (path, text) in files {
+            r.files.insert(
+                (tag.to_owned(), (*path).to_owned()),
+                text.as_bytes().to_vec(),
+            );
+        }
+        if let Some(h) = hacs {
+            r.files.insert(
+                (tag.to_owned(), "hacs.json".to_owned()),
+                h.as_bytes().to_vec(),
+            );
+        }
+        self.mock.add_repo(repo, r);
+        for (name, bytes) in assets {
+            self.serve(
+                &format!("/{repo}/releases/download/{tag}/{name}"),
+                bytes.to_vec(),
+            );
+        }
+        self.serve(
+            &format!("/{repo}/archive/refs/tags/{tag}.tar.gz"),
+            archive.clone(),
+        );
+        archive
+    }
+
     pub fn want(&self, components_toml: &str) {
         std::fs::write(
             self.dir.path().join("pkgs/components.toml"),

@@ -28,6 +28,10 @@ pub enum NixgenError {
     Domain(String),
     #[error("the folder `{0}` cannot be renamed to `{1}`: not one folder name and a valid domain")]
     Rename(String, String),
+    #[error(
+        "the card installs its files in `{0}/`, as the card `{1}` does: NixOS serves every card from one folder, so the two would collide; keep one of them"
+    )]
+    CardFolder(String, String),
 }
 
 /// Per manifest, the editor's words after the path: the version to stamp, then pairs of
@@ -419,8 +423,8 @@ pub fn render_index<'a>(
 }
 
 /// The text of `pkgs/<attr>/default.nix` for a Lovelace card: every file HACS installs in the
-/// card's own folder of `$out`, the card's file also at the top (`passthru.entrypoint`, what
-/// `services.home-assistant.customLovelaceModules` lists), hard-coded HACS paths pointed at the
+/// card's own folder of `$out`, the card's file named from there (`passthru.entrypoint`, what
+/// `services.home-assistant.customLovelaceModules` serves), hard-coded HACS paths pointed at the
 /// folder. Every name reaches the shell through `lib.escapeShellArgs`.
 pub fn render_card(entry: &crate::card::CardEntry) -> Result<String, NixgenError> {
     use crate::card::{CardFiles, card_folder, valid_file_name};
@@ -514,15 +518,14 @@ pub fn render_card(entry: &crate::card::CardEntry) -> Result<String, NixgenError
             ));
         }
     }
+    out.push_str("\n    runHook postInstall\n  '';\n\n");
+    // NixOS serves `/local/nixos-lovelace-modules/${entrypoint}` from a buildEnv of every
+    // card: the entry stays in the card's own folder, beside the chunks and files it imports
+    // by relative path, and two cards' files never meet.
     let entry_path = format!("{folder}/{}", entry.entry);
     out.push_str(&format!(
-        "    cp -- \"$out\"/{} \"$out\"/{}\n\n    runHook postInstall\n  '';\n\n",
-        shell_words([entry_path.as_str()]),
-        shell_words([entry.entry.as_str()])
-    ));
-    out.push_str(&format!(
         "  passthru = {{\n    entrypoint = {};\n    hacsNixKind = \"card\";\n  }};\n\n",
-        nix_string(&entry.entry)
+        nix_string(&entry_path)
     ));
     write_meta(&mut out, &entry.meta, &entry.repo);
     Ok(out)
@@ -595,7 +598,13 @@ pub fn render_all(
             Err(e) => errors.push((format!("python.{attr}"), e)),
         }
     }
+    let mut card_folders = std::collections::BTreeMap::new();
     for (attr, card) in &lock.cards {
+        let folder = crate::card::card_folder(card.repo.rsplit('/').next().unwrap_or_default());
+        if let Some(other) = card_folders.insert(folder.clone(), attr.clone()) {
+            errors.push((attr.clone(), NixgenError::CardFolder(folder, other)));
+            continue;
+        }
         match render_card(card) {
             Ok(text) => {
                 files.insert(format!("{attr}/default.nix"), text);
