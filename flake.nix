@@ -262,6 +262,44 @@
             ${tool pkgs}/bin/hacs-nix lint --pkgs pkgs --root .
             touch $out
           '';
+          # The module in a real NixOS system of this nixpkgs (HACS, a card, a theme): the Home
+          # Assistant unit's preStart and configuration.yaml forced, assertions and warnings
+          # checked. Evaluation only; the text is written without its store references, so
+          # nothing is fetched or built.
+          module =
+            let
+              host = nixpkgs.lib.nixosSystem {
+                inherit (pkgs.stdenv.hostPlatform) system;
+                modules = [
+                  self.nixosModules.default
+                  {
+                    boot.isContainer = true;
+                    system.stateVersion = lib.trivial.release;
+                    services.home-assistant = {
+                      enable = true;
+                      config.homeassistant.name = "hacs-nix check";
+                      hacs-nix = {
+                        enable = true;
+                        pkgs = ./tests/fixtures/module-check;
+                      };
+                    };
+                  }
+                ];
+              };
+              inherit (host) config;
+              ha = config.services.home-assistant;
+              failed = map (a: a.message) (builtins.filter (a: !a.assertion) config.assertions);
+              seen = {
+                inherit (config.systemd.services.home-assistant) preStart;
+                configuration = config.environment.etc."home-assistant/configuration.yaml".source.drvPath;
+                components = map (p: p.domain) ha.customComponents;
+                cards = map (p: p.entrypoint) ha.customLovelaceModules;
+                themes = map (p: p.name) (ha.themes or [ ]);
+                inherit (config) warnings;
+              };
+            in
+            assert lib.assertMsg (failed == [ ]) (builtins.concatStringsSep "\n" failed);
+            pkgs.writeText "hacs-nix-module" (builtins.unsafeDiscardStringContext (builtins.toJSON seen));
           formatting = pkgs.runCommand "hacs-nix-formatting" { nativeBuildInputs = [ pkgs.nixfmt ]; } ''
             nixfmt --check ${./flake.nix}
             touch $out

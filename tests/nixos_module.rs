@@ -350,3 +350,154 @@ fn a_homelab_list_installs_under_the_real_module_system_of_both_generations() {
         assert_served(&evaluated, &config_dir);
     }
 }
+
+/// Evaluation only: what the module defines for each choice a user makes.
+#[test]
+fn the_module_follows_enable_only_the_host_home_assistant_and_the_module_generation() {
+    let Some(nixpkgs) = nixos::real_nixpkgs() else {
+        return;
+    };
+    let lab = homelab();
+    let work = tempfile::tempdir().unwrap();
+    let eval = |generation: &str, hacs: Value, extra: Value, ha_version: &str, ha_name: &str| {
+        let mut settings = json!({ "configDir": work.path().join("config"), "hacs-nix": hacs });
+        for (k, v) in extra.as_object().unwrap() {
+            settings[k] = v.clone();
+        }
+        let mut h = host(&nixpkgs, generation, work.path(), settings, lab.sources(work.path()));
+        h.ha_version = ha_version;
+        h.ha_name = ha_name;
+        nixos::evaluate(&h)
+    };
+    let hass = lab.hass();
+    let domains = |e: &Evaluated| -> Vec<String> {
+        e.get("/customComponents")
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["domain"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let config = json!({ "config": { "homeassistant": { "name": "Home" } } });
+
+    for generation in ["2025", "2026"] {
+        // Disabled: nothing is added.
+        let e = eval(
+            generation,
+            json!({ "enable": false, "pkgs": hass }),
+            config.clone(),
+            "2026.3.1",
+            "home-assistant",
+        )
+        .unwrap();
+        assert_eq!(e.get("/customComponents"), json!([]), "{generation}");
+        assert_eq!(e.get("/customLovelaceModules"), json!([]), "{generation}");
+        assert_eq!(e.get("/themes"), json!([]), "{generation}");
+        assert_eq!(e.get("/failedAssertions"), json!([]), "{generation}");
+        assert!(e.configuration()["frontend"].is_null(), "{generation}");
+        assert!(e.configuration()["lovelace"].get("resource_mode").is_none());
+
+        // `only`: the integration and the card, not the theme.
+        let e = eval(
+            generation,
+            json!({ "enable": true, "pkgs": hass, "only": ["spook", "mini-graph-card"] }),
+            config.clone(),
+            "2026.3.1",
+            "home-assistant",
+        )
+        .unwrap();
+        assert_eq!(domains(&e), ["spook"]);
+        assert_eq!(
+            e.get("/customLovelaceModules/0/entrypoint"),
+            "mini-graph-card/mini-graph-card-bundle.js"
+        );
+        assert_eq!(e.get("/themes"), json!([]));
+        assert!(e.configuration()["frontend"].is_null(), "{generation}");
+
+        // A name the folder does not pin: the assertion lists it and what is pinned.
+        let e = eval(
+            generation,
+            json!({ "enable": true, "pkgs": hass, "only": ["spook", "nope"] }),
+            config.clone(),
+            "2026.3.1",
+            "home-assistant",
+        )
+        .unwrap();
+        let failed = e.get("/failedAssertions").to_string();
+        assert!(
+            failed.contains("only names nope, which")
+                && failed.contains("(it pins: home-assistant, mini-graph-card, spook)"),
+            "{failed}"
+        );
+
+        // An overridden Home Assistant: components are built against it.
+        let e = eval(
+            generation,
+            json!({ "enable": true, "pkgs": hass }),
+            config.clone(),
+            "2026.3.1",
+            "my-home-assistant",
+        )
+        .unwrap();
+        assert_eq!(
+            e.get("/customComponents/0/builtWith"),
+            "my-home-assistant-2026.3.1"
+        );
+
+        // This flake's own folder by default: the shipped HACS.
+        let e = eval(
+            generation,
+            json!({ "enable": true }),
+            config.clone(),
+            "2026.3.1",
+            "home-assistant",
+        )
+        .unwrap();
+        assert_eq!(domains(&e), ["hacs"]);
+        assert_eq!(e.get("/failedAssertions"), json!([]));
+    }
+
+    // The older module with the user's own frontend.themes: an assertion says how to merge.
+    let e = eval(
+        "2025",
+        json!({ "enable": true, "pkgs": hass }),
+        json!({ "config": { "frontend": { "themes": "!include_dir_merge_named themes" } } }),
+        "2026.3.1",
+        "home-assistant",
+    )
+    .unwrap();
+    let failed = e.get("/failedAssertions").to_string();
+    assert!(
+        failed.contains("frontend.themes is set (to \\\"!include_dir_merge_named themes\\\")")
+            && failed.contains("env-hacs-nix-themes/themes"),
+        "{failed}"
+    );
+
+    // A Home Assistant older than 2026.2 has no resource_mode: nothing is set, a warning says
+    // exactly what to do; with the dashboard in YAML the resources load and nothing is said.
+    let e = eval(
+        "2025",
+        json!({ "enable": true, "pkgs": hass }),
+        config.clone(),
+        "2025.12.4",
+        "home-assistant",
+    )
+    .unwrap();
+    assert!(e.configuration()["lovelace"].get("resource_mode").is_none());
+    let warnings = e.get("/warnings").to_string();
+    assert!(
+        warnings.contains("/local/nixos-lovelace-modules/mini-graph-card/mini-graph-card-bundle.js")
+            && warnings.contains("lovelace.mode = \\\"yaml\\\"")
+            && warnings.contains("Settings → Dashboards → Resources"),
+        "{warnings}"
+    );
+    let e = eval(
+        "2025",
+        json!({ "enable": true, "pkgs": hass }),
+        json!({ "config": { "lovelace": { "mode": "yaml" } } }),
+        "2025.12.4",
+        "home-assistant",
+    )
+    .unwrap();
+    assert_eq!(e.get("/warnings"), json!([]));
+}

