@@ -468,3 +468,146 @@ fn versions_through_the_model() {
         assert_eq!(installed(&built.out, &attr)["version"], *loaded, "{tag}");
     }
 }
+
+/// The build with the generator's stdenv fix lines taken out again (as the derivation was
+/// written before the fix).
+fn without_lines(case: &Case, attr: &str, unwanted: &[&str]) {
+    let path = case.pkgs().join(attr).join("default.nix");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let without: String = text
+        .lines()
+        .filter(|l| !unwanted.iter().any(|u| l.contains(u)))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(without, text, "{unwanted:?} in {text}");
+    std::fs::write(&path, without).unwrap();
+}
+
+/// stdenv's default phases: a developer's root Makefile whose first target calls a program the
+/// sandbox lacks, and an executable `configure` that fails. `check` predicts both, the pin turns
+/// both phases off, the model builds it, and fails without each fix.
+#[test]
+fn a_root_makefile_and_configure_are_predicted_and_turned_off() {
+    use support::craft::tar_member;
+    let archive = tar_gz(&[
+        dir("m-1.0/"),
+        file(
+            "m-1.0/custom_components/maker/manifest.json",
+            manifest("maker", "1.0", &[]).as_bytes(),
+        ),
+        file("m-1.0/custom_components/maker/__init__.py", b""),
+        file(
+            "m-1.0/Makefile",
+            b"lint:\n\t.venv/bin/ruff-not-in-the-sandbox check .\n\ntest:\n\tpytest\n",
+        ),
+        tar_member(
+            b"m-1.0/configure",
+            b'0',
+            0o755,
+            b"#!/bin/sh\necho configure needs docker >&2\nexit 1\n",
+            b"",
+        ),
+    ]);
+    let work = tempfile::tempdir().unwrap();
+    let archive_path = work.path().join("maker-1.0.tar.gz");
+    std::fs::write(&archive_path, &archive).unwrap();
+
+    let case = pinned("maker", "1.0", "Maker", archive.clone());
+    let out = case.run(&["check", archive_path.to_str().unwrap(), "--tag", "1.0"]);
+    let text = shown(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("error[layout-stdenv-make]")
+            && text.contains("`Makefile`, so stdenv's default buildPhase runs `make`")
+            && text.contains("the generator sets `dontBuild = true`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("error[layout-stdenv-configure]")
+            && text.contains("the generator sets `dontConfigure = true`"),
+        "{text}"
+    );
+
+    let lock = lock(&case);
+    assert_eq!(
+        lock["components"]["maker"]["phases"],
+        serde_json::json!({ "dont_configure": "configure", "dont_build": "Makefile" })
+    );
+    let nix = std::fs::read_to_string(case.pkgs().join("maker/default.nix")).unwrap();
+    assert!(
+        nix.contains("  dontConfigure = true;\n  dontBuild = true;\n"),
+        "{nix}"
+    );
+    let built = case.build("maker").unwrap();
+    assert!(
+        built
+            .out
+            .join("custom_components/maker/manifest.json")
+            .is_file()
+    );
+
+    // As written before the fix, each default phase fails the build where nixpkgs' would.
+    without_lines(&case, "maker", &["dontConfigure"]);
+    let failure = case.build("maker").unwrap_err();
+    assert_eq!(failure.phase, "configure", "{failure}");
+    assert!(
+        failure.message.contains("configure needs docker"),
+        "{failure}"
+    );
+    without_lines(&case, "maker", &["dontBuild"]);
+    std::fs::write(
+        case.pkgs().join("maker/default.nix"),
+        std::fs::read_to_string(case.pkgs().join("maker/default.nix"))
+            .unwrap()
+            .replace("  src = ", "  dontConfigure = true;\n  src = "),
+    )
+    .unwrap();
+    let failure = case.build("maker").unwrap_err();
+    assert_eq!(failure.phase, "build", "{failure}");
+    assert!(
+        failure.message.contains("ruff-not-in-the-sandbox"),
+        "{failure}"
+    );
+}
+
+/// A zip_release asset unpacks the integration's own files at the source root, where
+/// `python -c` would import its `types.py` and `json.py` instead of the standard library's:
+/// the generated manifest fix runs the interpreter isolated.
+#[test]
+fn the_manifest_fix_never_imports_the_components_own_files() {
+    let mut case = Case::new();
+    let zip = support::craft::zip(&[
+        ("__init__.py", 0o644, b"".as_slice()),
+        (
+            "manifest.json",
+            0o644,
+            manifest("shadow", "0.0.0", &[]).as_bytes(),
+        ),
+        (
+            "types.py",
+            0o644,
+            b"raise SystemExit('the component types.py was imported')",
+        ),
+        (
+            "json.py",
+            0o644,
+            b"raise SystemExit('the component json.py was imported')",
+        ),
+    ]);
+    case.zip_release("o/shadow", "v1.4.0", "shadow.zip", zip);
+    case.want("[shadow]\nrepo = \"o/shadow\"\n");
+    let out = case.run(&["update-components"]);
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    let nix = std::fs::read_to_string(case.pkgs().join("shadow/default.nix")).unwrap();
+    assert!(nix.contains("${python.interpreter} -I -c '"), "{nix}");
+    let built = case.build("shadow").unwrap();
+    assert_eq!(installed(&built.out, "shadow")["version"], "1.4.0");
+
+    // The interpreter as the generator called it before: the component's files shadow the
+    // standard library and the patch phase fails.
+    let path = case.pkgs().join("shadow/default.nix");
+    std::fs::write(&path, nix.replace(" -I -c '", " -c '")).unwrap();
+    let failure = case.build("shadow").unwrap_err();
+    assert_eq!(failure.phase, "patch", "{failure}");
+    assert!(failure.message.contains("was imported"), "{failure}");
+}

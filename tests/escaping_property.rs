@@ -138,6 +138,10 @@ fn case(rng: &mut Rng, i: usize) -> Case {
             relax_requirements: [(manifest.clone(), [(relaxed_from, relaxed_to)].into())].into(),
             remove_symlinks: vec![link],
         },
+        phases: hacs_nix::lock::Phases {
+            dont_configure: Some("configure".to_owned()),
+            dont_build: Some("Makefile".to_owned()),
+        },
         meta: Meta {
             description: Some(rng.text(10)),
             homepage: Some(rng.text(6)),
@@ -159,6 +163,7 @@ fn expected(case: &Case) -> Vec<Vec<String>> {
     vec![
         vec![
             "python".to_owned(),
+            "-I".to_owned(),
             "-c".to_owned(),
             nixgen::EDIT_MANIFEST.to_owned(),
             m.clone(),

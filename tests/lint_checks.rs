@@ -32,6 +32,7 @@ fn entry() -> LockEntry {
         dependencies: vec!["aiogithubapi".into()],
         ignore_version_requirement: vec![],
         patches: Patches::default(),
+        phases: Default::default(),
         meta: Meta {
             description: Some("HACS".into()),
             homepage: Some("https://hacs.xyz".into()),

@@ -364,7 +364,13 @@ fn the_module_follows_enable_only_the_host_home_assistant_and_the_module_generat
         for (k, v) in extra.as_object().unwrap() {
             settings[k] = v.clone();
         }
-        let mut h = host(&nixpkgs, generation, work.path(), settings, lab.sources(work.path()));
+        let mut h = host(
+            &nixpkgs,
+            generation,
+            work.path(),
+            settings,
+            lab.sources(work.path()),
+        );
         h.ha_version = ha_version;
         h.ha_name = ha_name;
         nixos::evaluate(&h)
@@ -486,7 +492,8 @@ fn the_module_follows_enable_only_the_host_home_assistant_and_the_module_generat
     assert!(e.configuration()["lovelace"].get("resource_mode").is_none());
     let warnings = e.get("/warnings").to_string();
     assert!(
-        warnings.contains("/local/nixos-lovelace-modules/mini-graph-card/mini-graph-card-bundle.js")
+        warnings
+            .contains("/local/nixos-lovelace-modules/mini-graph-card/mini-graph-card-bundle.js")
             && warnings.contains("lovelace.mode = \\\"yaml\\\"")
             && warnings.contains("Settings → Dashboards → Resources"),
         "{warnings}"

@@ -24,6 +24,7 @@ fn entry(repo: &str, version: &str, deps: &[&str], ignore: &[&str]) -> LockEntry
         dependencies: deps.iter().map(|d| (*d).to_owned()).collect(),
         ignore_version_requirement: ignore.iter().map(|d| (*d).to_owned()).collect(),
         patches: Patches::default(),
+        phases: Default::default(),
         meta: Meta::default(),
         findings: vec![],
         verified: Verified::Downloaded,

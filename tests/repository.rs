@@ -275,11 +275,14 @@ fn the_module_check_installs_what_the_generator_writes() {
         ("catppuccin", "cards__theme-catppuccin.snap"),
     ] {
         let fixture_text = std::fs::read_to_string(
-            root().join("tests/fixtures/module-check").join(fixture).join("default.nix"),
+            root()
+                .join("tests/fixtures/module-check")
+                .join(fixture)
+                .join("default.nix"),
         )
         .unwrap();
-        let golden_text = std::fs::read_to_string(root().join("tests/snapshots").join(golden))
-            .unwrap();
+        let golden_text =
+            std::fs::read_to_string(root().join("tests/snapshots").join(golden)).unwrap();
         // The snapshot's own header is the four lines up to the second `---`.
         let body = golden_text.splitn(3, "---\n").nth(2).unwrap();
         assert_eq!(fixture_text, body, "{fixture}: copy the golden file again");

@@ -67,11 +67,36 @@ noBrokenSymlinks() {
   done < <(find "$out" -type l -print0)
 }
 
-# The order of a real build: patch, install, fixup, then the install check that runs the hook.
+# stdenv's default configurePhase (pkgs/stdenv/generic/setup.sh): `./configure` with the
+# prefix when it is executable, unless dontConfigure; no Python hook replaces it for
+# `pyproject = false`.
+configurePhase() {
+  if [ -x ./configure ]; then
+    ./configure --prefix="$out"
+  fi
+}
+
+# stdenv's default buildPhase: `make` when a Makefile of one of its three names exists.
+buildPhase() {
+  if [ -e Makefile ] || [ -e makefile ] || [ -e GNUmakefile ]; then
+    make SHELL="$BASH"
+  fi
+}
+
+# The order of a real build: patch, configure, build, install, fixup, then the install check
+# that runs the hook.
 cd "$MODEL_SOURCE"
 echo "@@phase patch" >&2
 if [ -n "${postPatch-}" ]; then
   eval "$postPatch"
+fi
+echo "@@phase configure" >&2
+if [ -z "${dontConfigure-}" ]; then
+  configurePhase
+fi
+echo "@@phase build" >&2
+if [ -z "${dontBuild-}" ]; then
+  buildPhase
 fi
 echo "@@phase install" >&2
 installPhase

@@ -18,6 +18,8 @@ use crate::finding::{Finding, Location};
 use crate::manifest::{self, HacsJson, Manifest};
 use crate::tree::{Node, Tree};
 
+mod stdenv;
+
 /// How the tree reached the build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -38,6 +40,10 @@ pub enum Fix {
     InstallAsDomain { folder: String, domain: String },
     /// Remove a symlink that would dangle in `$out` (nixpkgs' `noBrokenSymlinks` fails on it).
     RemoveSymlink { path: String },
+    /// Turn off stdenv's default `buildPhase`, which would run `make` for this file.
+    SkipBuild { file: String },
+    /// Turn off stdenv's default `configurePhase`, which would run this `./configure`.
+    SkipConfigure { file: String },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -182,6 +188,7 @@ pub fn analyse(tree: &mut Tree, kind: SourceKind, options: &LayoutOptions) -> La
 
     if options.prefix.trim_matches('/').is_empty() {
         installed_symlinks(tree, &file, &mut findings, &mut fixes);
+        stdenv::default_phases(tree, &file, &mut findings, &mut fixes);
     }
 
     if kind == SourceKind::SourceArchive

@@ -60,6 +60,9 @@ pub struct LockEntry {
     pub dependencies: Vec<String>,
     pub ignore_version_requirement: Vec<String>,
     pub patches: Patches,
+    /// stdenv's default phases turned off because the source would make them fail.
+    #[serde(default, skip_serializing_if = "Phases::is_default")]
+    pub phases: Phases,
     pub meta: Meta,
     /// Warnings accepted with this pin (rule and message).
     pub findings: Vec<AcceptedFinding>,
@@ -104,6 +107,24 @@ impl Patches {
             && self.rename_folder.is_none()
             && self.relax_requirements.values().all(BTreeMap::is_empty)
             && self.remove_symlinks.is_empty()
+    }
+}
+
+/// stdenv's default phases the derivation turns off (`dontConfigure`, `dontBuild`), with the
+/// file of the source root that would have run in each.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Phases {
+    /// The `configure` that `configurePhase` would run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dont_configure: Option<String>,
+    /// The Makefile `buildPhase` would run `make` for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dont_build: Option<String>,
+}
+
+impl Phases {
+    pub fn is_default(&self) -> bool {
+        self == &Self::default()
     }
 }
 

@@ -178,6 +178,7 @@ pub fn render_component(entry: &LockEntry) -> Result<String, NixgenError> {
         nix_string(nix_version(&entry.version))
     ));
     write_src(&mut out, entry, owner, repo);
+    write_phases(&mut out, &entry.phases);
     write_post_patch(&mut out, &entry.patches);
     write_dependencies(&mut out, entry)?;
     write_meta(&mut out, &entry.meta, &entry.repo);
@@ -266,6 +267,22 @@ fn write_src(out: &mut String, entry: &LockEntry, owner: &str, repo: &str) {
     out.push_str("  };\n\n");
 }
 
+/// stdenv's default phases that would run the source's own `configure` or Makefile.
+fn write_phases(out: &mut String, phases: &crate::lock::Phases) {
+    if phases.is_default() {
+        return;
+    }
+    // File names are the three Makefile names and `configure`, never upstream text.
+    out.push_str("  # stdenv would run the release's own build scripts here (see pkgs/components.lock.json).\n");
+    if phases.dont_configure.is_some() {
+        out.push_str("  dontConfigure = true;\n");
+    }
+    if phases.dont_build.is_some() {
+        out.push_str("  dontBuild = true;\n");
+    }
+    out.push('\n');
+}
+
 /// The fixes, each command's words quoted by Nix (`lib.escapeShellArgs`).
 fn write_post_patch(out: &mut String, patches: &crate::lock::Patches) {
     if patches.is_empty() {
@@ -278,7 +295,7 @@ fn write_post_patch(out: &mut String, patches: &crate::lock::Patches) {
     for (manifest, words) in manifest_edits(patches) {
         let words = std::iter::once(manifest).chain(words);
         out.push_str(&format!(
-            "    ${{python.interpreter}} -c '{EDIT_MANIFEST}' {}\n",
+            "    ${{python.interpreter}} -I -c '{EDIT_MANIFEST}' {}\n",
             shell_words(words)
         ));
     }

@@ -17,7 +17,7 @@ use crate::fetch::{self, FetchRequest, Fetched, Fetcher, Pin};
 use crate::finding::{Finding, Severity};
 use crate::forge::{GitHub, RepoId};
 use crate::layout::{self, Fix, LayoutOptions, SourceKind};
-use crate::lock::{AcceptedFinding, Lock, LockEntry, Meta, Patches, Verified};
+use crate::lock::{AcceptedFinding, Lock, LockEntry, Meta, Patches, Phases, Verified};
 use crate::manifest;
 use crate::nixgen;
 use crate::pypi;
@@ -539,6 +539,8 @@ fn fixed_by(rule: &str, fixes: &[Fix]) -> bool {
     match rule {
         "manifest-version-invalid" | "manifest-version-missing" => stamps,
         "layout-broken-symlink" => unlinks,
+        "layout-stdenv-make" => fixes.iter().any(|f| matches!(f, Fix::SkipBuild { .. })),
+        "layout-stdenv-configure" => fixes.iter().any(|f| matches!(f, Fix::SkipConfigure { .. })),
         _ => false,
     }
 }
@@ -652,6 +654,7 @@ pub(crate) fn pin_component(
         dependencies: Vec::new(),
         ignore_version_requirement: Vec::new(),
         patches: patches_for(&analysis.fixes),
+        phases: phases_for(&analysis.fixes),
         meta: meta_of(fetched),
         findings: accepted(&analysis.findings, &[], |_| false),
         verified: Verified::Downloaded,
@@ -762,9 +765,23 @@ fn patches_for(fixes: &[Fix]) -> Patches {
                 patches.rename_folder = Some((folder.clone(), domain.clone()))
             }
             Fix::RemoveSymlink { path } => patches.remove_symlinks.push(path.clone()),
+            Fix::SkipBuild { .. } | Fix::SkipConfigure { .. } => {}
         }
     }
     patches
+}
+
+/// The stdenv phases the layout fixes turn off.
+fn phases_for(fixes: &[Fix]) -> Phases {
+    let mut phases = Phases::default();
+    for fix in fixes {
+        match fix {
+            Fix::SkipBuild { file } => phases.dont_build = Some(file.clone()),
+            Fix::SkipConfigure { file } => phases.dont_configure = Some(file.clone()),
+            _ => {}
+        }
+    }
+    phases
 }
 
 fn meta_of(fetched: &Fetched) -> Meta {

@@ -141,6 +141,12 @@ pub fn classify(
     if !patches.remove_symlinks.is_empty() {
         fixes.insert("remove-broken-symlink");
     }
+    if entry.phases.dont_build.is_some() {
+        fixes.insert("dont-build");
+    }
+    if entry.phases.dont_configure.is_some() {
+        fixes.insert("dont-configure");
+    }
     for r in &report.resolutions {
         match r.fix {
             Some(DepFix::IgnoreVersion { .. }) => fixes.insert("ignore-version-requirement"),
