@@ -1,4 +1,4 @@
-//! `survey` end to end on the loopback GitHub: 30 repositories built to fall in every class,
+//! `survey` end to end on the loopback GitHub: 31 repositories built to fall in every class,
 //! each checked against the class it was built for; a rerun downloads nothing; the shards'
 //! reports merged equal the unsharded run.
 #![allow(
@@ -107,6 +107,21 @@ fn world(case: &mut Case) -> BTreeMap<String, (&'static str, &'static str)> {
             "install-as-domain",
         );
     }
+    // A developer's Makefile at the root: stdenv would run `make lint` (issue 22).
+    add(
+        case,
+        "dev-makefile",
+        archive(&[
+            (
+                "custom_components/dev_makefile/manifest.json",
+                &manifest("dev_makefile", "1.0.0", &[]),
+            ),
+            ("custom_components/dev_makefile/__init__.py", ""),
+            ("Makefile", "lint:\n\tpre-commit run --all-files\n"),
+        ]),
+        "builds-with-fixes",
+        "dont-build",
+    );
     add(
         case,
         "old-aiohttp",
@@ -371,7 +386,8 @@ fn every_class_is_found_reruns_download_nothing_and_shards_merge_to_the_whole() 
         "{md}"
     );
     // Four repositories gone and one download gone.
-    assert!(md.contains("| `github-not-found` | 5 | 16.7% |"), "{md}");
+    assert!(md.contains("| `github-not-found` | 5 | 16.1% |"), "{md}");
+    assert!(md.contains("| `dont-build` | 1 |"), "{md}");
     assert!(md.contains("| `stamp-version` | 2 |"), "{md}");
 }
 
