@@ -557,6 +557,18 @@ fn bad_configuration_is_refused_with_its_line() {
             "[\"it's\"]\nrepo = \"o/r\"\n\n[ok]\nrepo = \"o/ok\"\nextra-dependencies = [\"python\"]\n",
             &["config-attribute-name", "config-extra-dependency"],
         ),
+        // Names of the flake's own outputs, which a pin would silently replace.
+        (
+            "[default]\nrepo = \"o/d\"\n\n[lint]\nrepo = \"o/l\"\n",
+            &[
+                "error[config-attribute-reserved]",
+                "`default` would shadow one of the flake's own outputs: `packages.<system>.default` is the hacs-nix tool",
+                "`lint` would shadow",
+                "`checks.<system>.lint` is the offline lint",
+                "components.toml:1:1",
+                "components.toml:4:1",
+            ],
+        ),
         // Python package choices: a version that is not one, `provided` with other keys.
         (
             "[hacs]\nrepo = \"hacs/integration\"\n\n[python.micloud]\nversion = \"not a version\"\n\n[python.pure]\nprovided = true\nwheel = true\n",

@@ -146,6 +146,36 @@ pub fn is_path_attribute(name: &str) -> bool {
     is_nix_identifier(name) && !name.contains('\'')
 }
 
+/// The flake's own outputs that pins are merged with (`packages.<system>`, `checks.<system>`):
+/// a pin of one of these names would silently replace the tool or a check.
+pub const FLAKE_OUTPUT_NAMES: &[(&str, &str)] = &[
+    (
+        "default",
+        "`packages.<system>.default` is the hacs-nix tool",
+    ),
+    (
+        "hacs-nix",
+        "`packages.<system>.hacs-nix` is the hacs-nix tool",
+    ),
+    ("lint", "`checks.<system>.lint` is the offline lint"),
+    (
+        "formatting",
+        "`checks.<system>.formatting` checks flake.nix's formatting",
+    ),
+    (
+        "module",
+        "`checks.<system>.module` evaluates the NixOS module",
+    ),
+];
+
+/// Why `attr` cannot name a pin although it is a valid attribute, if it cannot.
+pub fn reserved_attribute(attr: &str) -> Option<&'static str> {
+    FLAKE_OUTPUT_NAMES
+        .iter()
+        .find(|(name, _)| *name == attr)
+        .map(|(_, why)| *why)
+}
+
 /// Nix argument names the generator writes itself; a dependency may not take one.
 pub const RESERVED_ARGUMENTS: &[&str] = &[
     "lib",
@@ -282,6 +312,14 @@ pub fn parse(file: &str, text: &str) -> Result<Components, Vec<Finding>> {
                 location.clone(),
                 format!("`{attr}` cannot be a Nix attribute name"),
                 "use letters, digits, `_` and `-`, starting with a letter or `_` (e.g. the integration's domain)",
+            ));
+        }
+        if let Some(why) = reserved_attribute(attr) {
+            findings.push(Finding::error(
+                "config-attribute-reserved",
+                location.clone(),
+                format!("`{attr}` would shadow one of the flake's own outputs: {why}"),
+                "rename the table, e.g. after the integration's domain or the repository",
             ));
         }
         if wanted.repo_id().is_none() {

@@ -194,6 +194,14 @@ pub fn run_add(args: AddArgs) -> Result<ExitCode, Failure> {
         (None, Some(domain), _) if config::is_path_attribute(&domain) => domain,
         (None, _, _) => domain_of(&github(&common)?, &repo)?,
     };
+    if let Some(why) = config::reserved_attribute(&attr) {
+        return Err(Failure::could_not_run(
+            "config-attribute-reserved",
+            format!("`{attr}` would shadow one of the flake's own outputs: {why}"),
+            None,
+            Some("choose another name with --attr"),
+        ));
+    }
     if !config::is_path_attribute(&attr) || components.entries.contains_key(&attr) {
         return Err(Failure::could_not_run(
             "add-attr",
