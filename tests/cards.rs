@@ -61,16 +61,7 @@ fn evaluate(
         src = src.map_or(String::new(), |p| p.display().to_string()),
         pkgs = pkgs.display(),
     );
-    let out = Command::new("nix-instantiate")
-        .args(["--eval", "--strict", "--json", "-E", &expr])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    support::nixos::eval_json(&expr)
 }
 
 fn lock(case: &Case) -> Value {

@@ -206,16 +206,7 @@ fn install_phase(lab: &Homelab, attr: &str, work: &Path) -> String {
         urls = urls.display(),
         hass = lab.hass().display(),
     );
-    let out = std::process::Command::new("nix-instantiate")
-        .args(["--eval", "--strict", "--json", "-E", &expr])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    nixos::eval_json(&expr).as_str().unwrap().to_owned()
 }
 
 fn copy_tree(from: &Path, to: &Path) {

@@ -230,3 +230,17 @@ pub fn relative_imports(js: &str) -> Vec<String> {
     }
     out
 }
+
+/// `nix-instantiate --eval --strict --json -E expr`, which must succeed.
+pub fn eval_json(expr: &str) -> Value {
+    let out = Command::new("nix-instantiate")
+        .args(["--eval", "--strict", "--json", "-E", expr])
+        .output()
+        .expect("nix-instantiate (nix-bin)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
