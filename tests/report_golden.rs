@@ -186,8 +186,14 @@ fn a_failure_beside_an_addition() {
     let failure = Failure {
         attr: "broken".into(),
         rule: "json-trailing-comma".into(),
-        message: "a comma before the closing bracket (trailing comma); the previous pin is kept"
-            .into(),
+        message: "a comma before the closing bracket (trailing comma)".into(),
+        kept: true,
+    };
+    let never_pinned = Failure {
+        attr: "newcomer".into(),
+        rule: "deps-unsatisfiable".into(),
+        message: "it needs `nope`, which could not be packaged".into(),
+        kept: false,
     };
     let p = plan(
         new,
@@ -199,7 +205,7 @@ fn a_failure_beside_an_addition() {
             Some("v5.0.0"),
         )],
         &[("spook", "v5.0.0", "First release.")],
-        vec![failure],
+        vec![failure, never_pinned],
         &[],
     );
     let pr = report::render(&p, &old).unwrap();

@@ -260,11 +260,12 @@ fn pins_realistic_repositories_and_reruns_as_a_no_op() {
         "two components fail, the others are written\n{stdout}\n{stderr}"
     );
     assert!(
-        stdout.contains("missing") && stdout.contains("kept: error[deps-unsatisfiable]"),
+        // Never pinned before: nothing is kept, and the line says so.
+        stdout.contains("! missing") && stdout.contains("not pinned: error[deps-unsatisfiable]"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("broken") && stdout.contains("kept: error[json-trailing-comma]"),
+        stdout.contains("! broken") && stdout.contains("    kept: error[json-trailing-comma]"),
         "{stdout}"
     );
     assert!(

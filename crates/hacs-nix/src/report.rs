@@ -289,11 +289,16 @@ fn findings_section(body: &mut String, plan: &Plan) {
         }
     }
     if !plan.failures.is_empty() {
-        body.push_str("\n### Failed — previous pins kept\n\n");
+        body.push_str("\n### Failed\n\n");
         for f in &plan.failures {
+            let what = if f.kept {
+                "the previous pin is kept"
+            } else {
+                "not pinned"
+            };
             let _ = writeln!(
                 body,
-                "- `{}` — error[{}]: {}",
+                "- `{}` ({what}) — error[{}]: {}",
                 f.attr,
                 f.rule,
                 inline(&f.message)

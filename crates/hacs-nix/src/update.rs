@@ -66,6 +66,9 @@ pub struct Failure {
     pub attr: String,
     pub rule: String,
     pub message: String,
+    /// Whether a previous pin stays in its place; false for a component never pinned. Set
+    /// when the plan is made.
+    pub kept: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -287,6 +290,7 @@ impl Draft {
                     attrs.push(attr.clone());
                 }
                 (false, _) if previous.is_none() => self.failures.push(Failure {
+                    kept: false,
                     attr: attr.clone(),
                     rule: "offline-unpinned".to_owned(),
                     message: "not pinned yet: run `cargo xtask update-components` online to pin it"
@@ -343,6 +347,7 @@ impl Draft {
         }
         let outcome = match analysed.fetched {
             Err(e) => Err(Failure {
+                kept: false,
                 attr: attr.to_owned(),
                 rule: e.rule_id().to_owned(),
                 message: e.to_string(),
@@ -373,6 +378,7 @@ impl Draft {
                         previous.cloned().unwrap_or(entry)
                     }),
                     (_, _, None) if set.is_none() => Err(Failure {
+                        kept: false,
                         attr: attr.to_owned(),
                         rule: "pyset-none".to_owned(),
                         message: format!(
@@ -381,6 +387,7 @@ impl Draft {
                         ),
                     }),
                     (_, _, None) => Err(Failure {
+                        kept: false,
                         attr: attr.to_owned(),
                         rule: "internal".to_owned(),
                         message: "nothing was downloaded for a new pin".to_owned(),
@@ -407,6 +414,16 @@ impl Draft {
         // Components finish in any order; the plan reads the same whatever it was.
         self.failures.sort_by(|a, b| a.attr.cmp(&b.attr));
         let (writes, removals) = files(&self.lock, old, existing, &mut self.failures);
+        // "Kept" only where a pin stays; a component never pinned is "not pinned".
+        for failure in &mut self.failures {
+            let attr = failure.attr.as_str();
+            failure.kept = self.lock.components.contains_key(attr)
+                || self.lock.cards.contains_key(attr)
+                || self.lock.themes.contains_key(attr)
+                || attr
+                    .strip_prefix("python.")
+                    .is_some_and(|a| self.lock.python.contains_key(a));
+        }
         let mut changes = changes(old, &self.lock, &writes);
         changes.extend(frontend::frontend_changes(old, &self.lock));
         let python_changes = python_changes(old, &self.lock, set);
@@ -605,6 +622,7 @@ pub(crate) fn pin_component(
     findings: &mut Vec<Finding>,
 ) -> Result<LockEntry, Failure> {
     let fail = |rule: &str, message: String| Failure {
+        kept: false,
         attr: attr.to_owned(),
         rule: rule.to_owned(),
         message,
@@ -713,7 +731,7 @@ fn refuse_blocking(
         Some(first) => Err(fail(
             first.rule,
             format!(
-                "{} ({} error{}); the previous pin is kept",
+                "{} ({} error{})",
                 first.message,
                 blocking.len(),
                 if blocking.len() == 1 { "" } else { "s" }
@@ -804,6 +822,7 @@ fn files(
     });
     for (attr, e) in errors {
         failures.push(Failure {
+            kept: false,
             attr,
             rule: "nixgen".to_owned(),
             message: e.to_string(),

@@ -628,8 +628,9 @@ fn report(plan: &Plan, pkgs: &Path, dry_run: bool, note: Option<&str>) -> Result
         text.push('\n');
     }
     for failure in &plan.failures {
+        let what = if failure.kept { "kept" } else { "not pinned" };
         text.push_str(&format!(
-            "! {:<24} kept: error[{}]: {}\n",
+            "! {:<24} {what}: error[{}]: {}\n",
             failure.attr, failure.rule, failure.message
         ));
     }

@@ -115,7 +115,7 @@ impl Draft {
             return;
         }
         let message = if p.new_pin {
-            format!("{}; the previous pin is kept", report.refusals().join("; "))
+            report.refusals().join("; ")
         } else {
             format!(
                 "its requirements are no longer met by Home Assistant's Python set: {}",
@@ -123,6 +123,7 @@ impl Draft {
             )
         };
         self.failures.push(Failure {
+            kept: false,
             attr: attr.clone(),
             rule: "deps-unsatisfiable".to_owned(),
             message,
