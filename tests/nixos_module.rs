@@ -141,7 +141,10 @@ fn host<'a>(
 /// Builds every package of the homelab's folder at the `outPath` the evaluation gave it: the
 /// integrations by the builder model, cards and themes by their install phases (a theme's
 /// source archive unpacked as fetchFromGitHub does); then buildEnv's folders.
-fn realise(lab: &Homelab, evaluated: &Evaluated, work: &Path) {
+fn realise(lab: &Homelab, evaluated: &Evaluated, work: &Path, sources: &BTreeMap<String, PathBuf>) {
+    // fetchurl's answers for the install phases, written once.
+    let urls = work.join("phase-urls.json");
+    std::fs::write(&urls, serde_json::to_string(sources).unwrap()).unwrap();
     let lock: Value = serde_json::from_str(
         &std::fs::read_to_string(lab.hass().join("components.lock.json")).unwrap(),
     )
@@ -177,7 +180,7 @@ fn realise(lab: &Homelab, evaluated: &Evaluated, work: &Path) {
             std::fs::create_dir_all(&unpack).unwrap();
             oracle::fetchzip_unpack(&archive, true, &unpack)
         });
-        let phase = install_phase(lab, attr, work);
+        let phase = install_phase(lab, attr, &urls);
         nixos::install(&phase, src.as_deref(), &out).unwrap_or_else(|e| panic!("{attr}: {e}"));
     }
     for (env, paths) in &evaluated.envs {
@@ -186,10 +189,7 @@ fn realise(lab: &Homelab, evaluated: &Evaluated, work: &Path) {
 }
 
 /// A card's or theme's install phase as Nix writes it out (fetchurl → the served files).
-fn install_phase(lab: &Homelab, attr: &str, work: &Path) -> String {
-    let sources = lab.sources(work);
-    let urls = work.join("phase-urls.json");
-    std::fs::write(&urls, serde_json::to_string(&sources).unwrap()).unwrap();
+fn install_phase(lab: &Homelab, attr: &str, urls: &Path) -> String {
     let expr = format!(
         r#"let
           lib = import {nixpkgs}/lib;
@@ -290,6 +290,7 @@ fn a_homelab_list_installs_under_the_real_module_system_of_both_generations() {
         let out_root = work.path().join("out");
         std::fs::create_dir_all(&out_root).unwrap();
         let config_dir = work.path().join("hass-config");
+        let sources = lab.sources(work.path());
         let settings = json!({
             "configDir": config_dir,
             "config": { "homeassistant": { "name": "Home" } },
@@ -300,7 +301,7 @@ fn a_homelab_list_installs_under_the_real_module_system_of_both_generations() {
             generation,
             &out_root,
             settings,
-            lab.sources(work.path()),
+            sources.clone(),
         ))
         .unwrap_or_else(|e| panic!("{generation}: {e}"));
         assert_eq!(
@@ -334,7 +335,7 @@ fn a_homelab_list_installs_under_the_real_module_system_of_both_generations() {
             // Home Assistant 2026.3 reads resource_mode; the old module does not set it.
             assert_eq!(configuration["lovelace"]["resource_mode"], "yaml");
         }
-        realise(&lab, &evaluated, work.path());
+        realise(&lab, &evaluated, work.path(), &sources);
         let pre_start = evaluated.get("/preStart");
         nixos::run_pre_start(pre_start.as_str().unwrap(), &config_dir)
             .unwrap_or_else(|e| panic!("{generation} preStart: {e}"));
@@ -350,18 +351,13 @@ fn the_module_follows_enable_only_the_host_home_assistant_and_the_module_generat
     };
     let lab = homelab();
     let work = tempfile::tempdir().unwrap();
+    let sources = lab.sources(work.path());
     let eval = |generation: &str, hacs: Value, extra: Value, ha_version: &str, ha_name: &str| {
         let mut settings = json!({ "configDir": work.path().join("config"), "hacs-nix": hacs });
         for (k, v) in extra.as_object().unwrap() {
             settings[k] = v.clone();
         }
-        let mut h = host(
-            &nixpkgs,
-            generation,
-            work.path(),
-            settings,
-            lab.sources(work.path()),
-        );
+        let mut h = host(&nixpkgs, generation, work.path(), settings, sources.clone());
         h.ha_version = ha_version;
         h.ha_name = ha_name;
         nixos::evaluate(&h)

@@ -187,13 +187,11 @@ fn a_failure_beside_an_addition() {
         attr: "broken".into(),
         rule: "json-trailing-comma".into(),
         message: "a comma before the closing bracket (trailing comma)".into(),
-        kept: true,
     };
     let never_pinned = Failure {
         attr: "newcomer".into(),
         rule: "deps-unsatisfiable".into(),
         message: "it needs `nope`, which could not be packaged".into(),
-        kept: false,
     };
     let p = plan(
         new,

@@ -133,10 +133,7 @@ let
       inherit name script;
       outPath = "${outRoot}/run-${name}";
     };
-    runCommandLocal = name: _: script: package {
-      inherit name script;
-      outPath = "${outRoot}/run-${name}";
-    };
+    runCommandLocal = pkgs.runCommand;
     stdenv.hostPlatform.isAarch = false;
   };
 

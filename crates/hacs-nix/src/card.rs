@@ -58,6 +58,11 @@ pub struct PinnedFile {
 }
 
 impl CardEntry {
+    /// The folder of `$out` (and of NixOS's served folder) the card's files go to.
+    pub fn folder(&self) -> String {
+        card_folder(self.repo.rsplit('/').next().unwrap_or_default())
+    }
+
     /// Every file name the card installs (the entry included).
     pub fn file_names(&self) -> Vec<&str> {
         match &self.files {

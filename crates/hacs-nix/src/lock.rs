@@ -186,6 +186,13 @@ pub enum LockError {
 }
 
 impl Lock {
+    /// Whether `attr` is pinned as an integration, a card or a theme.
+    pub fn pins(&self, attr: &str) -> bool {
+        self.components.contains_key(attr)
+            || self.cards.contains_key(attr)
+            || self.themes.contains_key(attr)
+    }
+
     pub fn new() -> Self {
         Self {
             schema: LOCK_SCHEMA,

@@ -272,7 +272,6 @@ fn write_phases(out: &mut String, phases: &crate::lock::Phases) {
     if phases.is_default() {
         return;
     }
-    // File names are the three Makefile names and `configure`, never upstream text.
     out.push_str("  # stdenv would run the release's own build scripts here (see pkgs/components.lock.json).\n");
     if phases.dont_configure.is_some() {
         out.push_str("  dontConfigure = true;\n");
@@ -444,12 +443,12 @@ pub fn render_index<'a>(
 /// `services.home-assistant.customLovelaceModules` serves), hard-coded HACS paths pointed at the
 /// folder. Every name reaches the shell through `lib.escapeShellArgs`.
 pub fn render_card(entry: &crate::card::CardEntry) -> Result<String, NixgenError> {
-    use crate::card::{CardFiles, card_folder, valid_file_name};
+    use crate::card::{CardFiles, valid_file_name};
     let (owner, repo) = entry
         .repo
         .split_once('/')
         .ok_or_else(|| NixgenError::Repo(entry.repo.clone()))?;
-    let folder = card_folder(repo);
+    let folder = entry.folder();
     for name in entry
         .file_names()
         .into_iter()
@@ -617,7 +616,7 @@ pub fn render_all(
     }
     let mut card_folders = std::collections::BTreeMap::new();
     for (attr, card) in &lock.cards {
-        let folder = crate::card::card_folder(card.repo.rsplit('/').next().unwrap_or_default());
+        let folder = card.folder();
         if let Some(other) = card_folders.insert(folder.clone(), attr.clone()) {
             errors.push((attr.clone(), NixgenError::CardFolder(folder, other)));
             continue;

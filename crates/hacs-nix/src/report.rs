@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::finding::Finding;
 use crate::lock::Lock;
-use crate::update::{Change, ChangeKind, Plan};
+use crate::update::{Change, ChangeKind, Plan, ShownFailure};
 
 /// GitHub's limit for a pull request body, in characters.
 pub const BODY_LIMIT: usize = 65_536;
@@ -290,8 +290,8 @@ fn findings_section(body: &mut String, plan: &Plan) {
     }
     if !plan.failures.is_empty() {
         body.push_str("\n### Failed\n\n");
-        for f in &plan.failures {
-            let what = if f.kept {
+        for ShownFailure { failure: f, kept } in plan.shown_failures() {
+            let what = if kept {
                 "the previous pin is kept"
             } else {
                 "not pinned"

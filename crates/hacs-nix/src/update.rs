@@ -66,8 +66,14 @@ pub struct Failure {
     pub attr: String,
     pub rule: String,
     pub message: String,
-    /// Whether a previous pin stays in its place; false for a component never pinned. Set
-    /// when the plan is made.
+}
+
+/// A failure as the reports show it: whether a previous pin stays in its place ("kept"), or
+/// the component was never pinned ("not pinned").
+#[derive(Debug, Clone, Serialize)]
+pub struct ShownFailure<'a> {
+    #[serde(flatten)]
+    pub failure: &'a Failure,
     pub kept: bool,
 }
 
@@ -125,6 +131,22 @@ pub struct ReleaseInfo {
 impl Plan {
     pub fn is_noop(&self) -> bool {
         self.writes.is_empty() && self.removals.is_empty()
+    }
+
+    /// The failures, each with whether the new lock still holds a pin for it: "kept" only
+    /// where a pin stays (a generated package's failure is named `python.<attr>`).
+    pub fn shown_failures(&self) -> Vec<ShownFailure<'_>> {
+        self.failures
+            .iter()
+            .map(|failure| {
+                let attr = failure.attr.as_str();
+                let kept = self.lock.pins(attr)
+                    || attr
+                        .strip_prefix("python.")
+                        .is_some_and(|a| self.lock.python.contains_key(a));
+                ShownFailure { failure, kept }
+            })
+            .collect()
     }
 
     /// The policy of what a run writes, whichever front end runs it:
@@ -290,7 +312,6 @@ impl Draft {
                     attrs.push(attr.clone());
                 }
                 (false, _) if previous.is_none() => self.failures.push(Failure {
-                    kept: false,
                     attr: attr.clone(),
                     rule: "offline-unpinned".to_owned(),
                     message: "not pinned yet: run `cargo xtask update-components` online to pin it"
@@ -347,7 +368,6 @@ impl Draft {
         }
         let outcome = match analysed.fetched {
             Err(e) => Err(Failure {
-                kept: false,
                 attr: attr.to_owned(),
                 rule: e.rule_id().to_owned(),
                 message: e.to_string(),
@@ -378,7 +398,6 @@ impl Draft {
                         previous.cloned().unwrap_or(entry)
                     }),
                     (_, _, None) if set.is_none() => Err(Failure {
-                        kept: false,
                         attr: attr.to_owned(),
                         rule: "pyset-none".to_owned(),
                         message: format!(
@@ -387,7 +406,6 @@ impl Draft {
                         ),
                     }),
                     (_, _, None) => Err(Failure {
-                        kept: false,
                         attr: attr.to_owned(),
                         rule: "internal".to_owned(),
                         message: "nothing was downloaded for a new pin".to_owned(),
@@ -414,16 +432,6 @@ impl Draft {
         // Components finish in any order; the plan reads the same whatever it was.
         self.failures.sort_by(|a, b| a.attr.cmp(&b.attr));
         let (writes, removals) = files(&self.lock, old, existing, &mut self.failures);
-        // "Kept" only where a pin stays; a component never pinned is "not pinned".
-        for failure in &mut self.failures {
-            let attr = failure.attr.as_str();
-            failure.kept = self.lock.components.contains_key(attr)
-                || self.lock.cards.contains_key(attr)
-                || self.lock.themes.contains_key(attr)
-                || attr
-                    .strip_prefix("python.")
-                    .is_some_and(|a| self.lock.python.contains_key(a));
-        }
         let mut changes = changes(old, &self.lock, &writes);
         changes.extend(frontend::frontend_changes(old, &self.lock));
         let python_changes = python_changes(old, &self.lock, set);
@@ -622,7 +630,6 @@ pub(crate) fn pin_component(
     findings: &mut Vec<Finding>,
 ) -> Result<LockEntry, Failure> {
     let fail = |rule: &str, message: String| Failure {
-        kept: false,
         attr: attr.to_owned(),
         rule: rule.to_owned(),
         message,
@@ -822,7 +829,6 @@ fn files(
     });
     for (attr, e) in errors {
         failures.push(Failure {
-            kept: false,
             attr,
             rule: "nixgen".to_owned(),
             message: e.to_string(),
@@ -833,9 +839,7 @@ fn files(
         .into_iter()
         .filter(|(path, text)| existing.get(path) != Some(text))
         .collect();
-    let pinned = |a: &String| {
-        lock.components.contains_key(a) || lock.cards.contains_key(a) || lock.themes.contains_key(a)
-    };
+    let pinned = |a: &String| lock.pins(a);
     let removals = old
         .components
         .keys()

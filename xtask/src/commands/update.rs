@@ -12,7 +12,7 @@ use hacs_nix::config::{self, Components, Wanted};
 use hacs_nix::forge::{GitHub, RepoId, Settings};
 use hacs_nix::lock::Lock;
 use hacs_nix::pyset::{self, Obtained};
-use hacs_nix::update::{self, ChangeKind, Plan, UpdateOptions};
+use hacs_nix::update::{self, ChangeKind, Plan, ShownFailure, UpdateOptions};
 
 use crate::output::{Failure, colour_on_stderr, eprint, print_stdout, render_findings};
 
@@ -423,7 +423,7 @@ fn run(
     match common.format {
         Format_::Json => {
             let summary = serde_json::json!({
-                "changes": plan.changes, "failures": plan.failures, "findings": plan.findings,
+                "changes": plan.changes, "failures": plan.shown_failures(), "findings": plan.findings,
                 "writes": plan.writes.keys().collect::<Vec<_>>(), "removals": plan.removals,
                 "downloads": plan.downloads, "dry_run": common.dry_run, "python_set": set_note,
             });
@@ -495,7 +495,7 @@ fn write_reports(common: &Common, plan: &Plan, old: &Lock) -> Result<Option<bool
     if let Some(path) = &common.json {
         let doc = serde_json::json!({
             "status": status, "title": pr.as_ref().map(|p| p.title.clone()),
-            "changes": plan.changes, "failures": plan.failures, "findings": plan.findings, "releases": plan.releases,
+            "changes": plan.changes, "failures": plan.shown_failures(), "findings": plan.findings, "releases": plan.releases,
         });
         write(
             path,
@@ -627,8 +627,8 @@ fn report(plan: &Plan, pkgs: &Path, dry_run: bool, note: Option<&str>) -> Result
         text.push_str(&line);
         text.push('\n');
     }
-    for failure in &plan.failures {
-        let what = if failure.kept { "kept" } else { "not pinned" };
+    for ShownFailure { failure, kept } in plan.shown_failures() {
+        let what = if kept { "kept" } else { "not pinned" };
         text.push_str(&format!(
             "! {:<24} {what}: error[{}]: {}\n",
             failure.attr, failure.rule, failure.message

@@ -109,7 +109,6 @@ impl Draft {
                     pinned.insert(attr.clone(), entry.clone());
                 }
                 (_, _, None) if selected(attr) => self.failures.push(Failure {
-                    kept: false,
                     attr: attr.clone(),
                     rule: "offline-unpinned".to_owned(),
                     message: "not pinned yet: run `cargo xtask update-components` online to pin it"
@@ -135,7 +134,6 @@ impl Draft {
                 }
                 Err((rule, message)) => {
                     self.failures.push(Failure {
-                        kept: false,
                         attr: attr.clone(),
                         rule,
                         message,

@@ -123,7 +123,6 @@ impl Draft {
             )
         };
         self.failures.push(Failure {
-            kept: false,
             attr: attr.clone(),
             rule: "deps-unsatisfiable".to_owned(),
             message,
