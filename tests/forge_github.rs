@@ -278,7 +278,8 @@ fn rate_limits_retries_and_tokens() {
     );
     let err = rt.block_on(gh.repo_info(&repo("o/r"))).unwrap_err();
     assert!(
-        err.to_string().contains("gave up after 3 attempts"),
+        err.to_string()
+            .contains("answered 502 Bad Gateway on each of 3 attempts"),
         "{err}"
     );
 
@@ -543,4 +544,109 @@ fn missing_asset_and_concurrency_order() {
         "github-not-found"
     );
     let _ = json!({});
+}
+
+/// Each way a request can fail has its own rule: no answer at all (DNS, refused connection) is
+/// `github-unreachable`; a server error on every attempt is `github-server-error`; an answer
+/// that asking again cannot change is `github-http`, sent once.
+#[test]
+fn every_failure_says_what_happened_and_final_answers_are_not_retried() {
+    let mock = MockGitHub::start();
+    paged_repo(&mock);
+    let rt = runtime();
+    let gh = GitHub::new(settings(&mock, None, None)).unwrap();
+    let mut sent = mock.count("/api/repos/o/r");
+    for (status, reason) in [
+        (400, "Bad Request"),
+        (401, "Unauthorized"),
+        (403, "Forbidden"),
+        (405, "Method Not Allowed"),
+        (410, "Gone"),
+        (422, "Unprocessable Entity"),
+        (501, "Not Implemented"),
+    ] {
+        mock.fault(
+            "/api/repos/o/r",
+            vec![Fault::Status(status, vec![], format!(r#"{{"message":"told {status}"}}"#)); 3],
+        );
+        let err = rt.block_on(gh.repo_info(&repo("o/r"))).unwrap_err();
+        sent += 1;
+        assert_eq!(mock.count("/api/repos/o/r"), sent, "{status} is asked once");
+        assert_eq!(err.rule_id(), "github-http", "{status}: {err}");
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("answered {status} {reason}: told {status}")),
+            "{text}"
+        );
+        assert!(
+            err.help().is_some_and(|h| !h.contains("network")),
+            "{status}"
+        );
+        // The faults left in the queue were never asked for.
+        mock.state.lock().unwrap().faults.remove("/api/repos/o/r");
+    }
+    // A 404 on REST is an answer too: not found, asked once.
+    let err = rt.block_on(gh.repo_info(&repo("o/gone"))).unwrap_err();
+    assert_eq!(err.rule_id(), "github-not-found", "{err}");
+    assert_eq!(mock.count("/api/repos/o/gone"), 1);
+
+    // 500 on every attempt: retried, then GitHub's own failure, with what it said.
+    mock.fault(
+        "/api/repos/o/r",
+        vec![Fault::Status(500, vec![], r#"{"message":"boom"}"#.into()); 3],
+    );
+    let err = rt.block_on(gh.repo_info(&repo("o/r"))).unwrap_err();
+    sent += 3;
+    assert_eq!(mock.count("/api/repos/o/r"), sent);
+    assert_eq!(err.rule_id(), "github-server-error", "{err}");
+    assert!(
+        err.to_string()
+            .contains("answered 500 Internal Server Error on each of 3 attempts: boom"),
+        "{err}"
+    );
+
+    // Nothing listening: no answer at all.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let mut refused = settings(&mock, None, None);
+    refused.api = format!("http://127.0.0.1:{port}/api");
+    let err = rt
+        .block_on(GitHub::new(refused).unwrap().repo_info(&repo("o/r")))
+        .unwrap_err();
+    assert_eq!(err.rule_id(), "github-unreachable", "{err}");
+    assert!(err.help().is_some_and(|h| h.contains("network")), "{err}");
+
+    // A name that does not resolve (`.invalid` never does): no answer either.
+    let mut dns = settings(&mock, None, None);
+    dns.api = "http://hacs-nix-test.invalid/api".to_owned();
+    let err = rt
+        .block_on(GitHub::new(dns).unwrap().repo_info(&repo("o/r")))
+        .unwrap_err();
+    assert_eq!(err.rule_id(), "github-unreachable", "{err}");
+    assert!(err.to_string().contains("hacs-nix-test.invalid"), "{err}");
+
+    // Downloads follow the same rule: 501 once, 503 retried then a server error.
+    let url = "https://github.com/o/r/file.zip";
+    mock.add_download("/o/r/file.zip", b"bytes".to_vec());
+    for (status, expect_rule, expect_count) in
+        [(501, "github-http", 1), (503, "github-server-error", 3)]
+    {
+        mock.fault(
+            "/dl/o/r/file.zip",
+            vec![Fault::Status(status, vec![], String::new()); 3],
+        );
+        let before = mock.count("/dl/o/r/file.zip");
+        let mut out = tempfile::tempfile().unwrap();
+        let err = rt
+            .block_on(gh.download(url, None, None, &mut out, &()))
+            .unwrap_err();
+        assert_eq!(err.rule_id(), expect_rule, "{status}: {err}");
+        assert_eq!(
+            mock.count("/dl/o/r/file.zip") - before,
+            expect_count,
+            "{status}"
+        );
+        mock.state.lock().unwrap().faults.remove("/dl/o/r/file.zip");
+    }
 }

@@ -352,3 +352,81 @@ fn an_unknown_repository_fails_alone_and_a_rate_limit_stops_the_run() {
         "{results:#?}"
     );
 }
+
+/// A GitHub that serves REST but has no GraphQL (Enterprise with GraphQL off, a REST-only
+/// mirror, a proxy): whatever the endpoint answers, the run pins over REST what REST pins,
+/// asks the endpoint once, and leaves one note saying why.
+#[test]
+fn a_missing_graphql_endpoint_means_rest_for_the_rest_of_the_run() {
+    let html = "<!DOCTYPE html><html><body>Sign in</body></html>".to_owned();
+    let answers: [(&str, Fault); 5] = [
+        (
+            "501 Not Implemented",
+            Fault::Status(501, vec![], "Not Implemented".to_owned()),
+        ),
+        (
+            "404 Not Found",
+            Fault::Status(404, vec![], r#"{"message":"Not Found"}"#.to_owned()),
+        ),
+        (
+            "405 Method Not Allowed",
+            Fault::Status(405, vec![], String::new()),
+        ),
+        (
+            "not JSON",
+            Fault::Status(200, vec![("Content-Type", "text/html".to_owned())], html),
+        ),
+        (
+            "not GraphQL",
+            Fault::Status(200, vec![], r#"{"message":"hello"}"#.to_owned()),
+        ),
+    ];
+    for (why, fault) in answers {
+        let mock = MockGitHub::start();
+        // Two batches: the second must not ask the endpoint again.
+        let requests = world(&mock, 60);
+        let over_rest = pins(
+            &GitHub::new(test_settings(&mock, None, None)).unwrap(),
+            &requests,
+        );
+        assert!(over_rest.iter().all(Result::is_ok), "{over_rest:#?}");
+        mock.clear_log();
+        // The fault would answer every request to the endpoint, however often it is asked.
+        mock.fault("/api/graphql", vec![fault; 10]);
+        let gql = GitHub::new(test_settings(&mock, None, Some("t0ken"))).unwrap();
+        assert!(gql.uses_graphql());
+        assert_eq!(gql.graphql_note(), None);
+        let over = pins(&gql, &requests);
+        assert_eq!(over, over_rest, "{why}");
+        assert_eq!(
+            graphql_requests(&mock).len(),
+            1,
+            "{why}: asked once, never retried"
+        );
+        assert!(!gql.uses_graphql(), "{why}: off for the rest of the run");
+        let note = gql.graphql_note().expect("a note");
+        assert!(
+            note.contains(why) && note.contains("over REST") && note.contains("HACS_NIX_GRAPHQL=0"),
+            "{why}: {note}"
+        );
+    }
+
+    // A GraphQL error that is GitHub's (a 502 on every attempt) is no reason to drop GraphQL:
+    // it fails the batch with what GitHub answered, and is retried like any server error.
+    let mock = MockGitHub::start();
+    let requests = world(&mock, 2);
+    mock.fault(
+        "/api/graphql",
+        vec![Fault::Status(502, vec![], String::new()); 3],
+    );
+    let gql = GitHub::new(test_settings(&mock, None, Some("t"))).unwrap();
+    let results = pins(&gql, &requests);
+    assert!(
+        results.iter().all(|r| r
+            .as_ref()
+            .is_err_and(|e| e.starts_with("github-server-error") && e.contains("502 Bad Gateway"))),
+        "{results:#?}"
+    );
+    assert_eq!(graphql_requests(&mock).len(), 3);
+    assert_eq!(gql.graphql_note(), None);
+}

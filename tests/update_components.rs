@@ -688,3 +688,115 @@ fn report_exit_codes_updated_nothing_to_do_failed() {
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(doc["status"], "failed");
 }
+
+/// A server on 127.0.0.1 that answers every request with `status`: a GitHub whose API is
+/// failing (500) or does not do what is asked at all (501). Returns its API base.
+fn always_answering(status: u16) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}/api", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let body = format!(r#"{{"message":"answered {status} by design"}}"#);
+            let mut stream = stream;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} Status\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    base
+}
+
+#[test]
+fn without_graphql_the_run_pins_over_rest_and_each_github_failure_is_named() {
+    use support::github::Fault;
+    use support::pipeline::{Case, command, source_component};
+    let mut case = Case::new();
+    case.source_release("o/spook", "v1.0.0", "Spook", source_component("spook", &[]));
+    case.want("[spook]\nrepo = \"o/spook\"\n");
+    // GraphQL answers 501 however often it is asked; REST works.
+    case.mock.fault(
+        "/api/graphql",
+        vec![Fault::Status(501, vec![], "Not Implemented".into()); 10],
+    );
+    let out = command(env!("CARGO_BIN_EXE_hacs-nix"), case.dir.path(), &case.mock)
+        .env("GITHUB_TOKEN", "t0ken")
+        .arg("update-components")
+        .output()
+        .unwrap();
+    let text = shown(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let notes: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("note: ") && l.contains("GraphQL"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{text}");
+    assert!(
+        notes[0].contains("501 Not Implemented")
+            && notes[0].contains("over REST")
+            && notes[0].contains("HACS_NIX_GRAPHQL=0"),
+        "{text}"
+    );
+    assert_eq!(case.mock.count("/api/graphql"), 1, "501 is asked once");
+    let lock = std::fs::read_to_string(case.pkgs().join("components.lock.json")).unwrap();
+    assert!(lock.contains("\"spook\""), "{lock}");
+
+    // Three ways of failing, three rules; a fresh checkout is left as it was each time.
+    let fresh = Case::new();
+    fresh.want("[spook]\nrepo = \"o/spook\"\n");
+    let before = snapshot_files(fresh.dir.path());
+    let server_error = always_answering(500);
+    let not_implemented = always_answering(501);
+    for (api, rule, exit, says) in [
+        (
+            "http://hacs-nix-test.invalid/api",
+            "error[github-unreachable]",
+            2,
+            "GitHub could not be reached",
+        ),
+        (
+            server_error.as_str(),
+            "error[github-server-error]",
+            2,
+            "500 Internal Server Error on each of 4 attempts: answered 500 by design",
+        ),
+        (
+            not_implemented.as_str(),
+            "error[github-http]",
+            1,
+            "501 Not Implemented: answered 501 by design",
+        ),
+    ] {
+        let out = command(
+            env!("CARGO_BIN_EXE_hacs-nix"),
+            fresh.dir.path(),
+            &fresh.mock,
+        )
+        .env("HACS_NIX_GITHUB_API", api)
+        .arg("update-components")
+        .output()
+        .unwrap();
+        let text = shown(&out);
+        assert_eq!(out.status.code(), Some(exit), "{api}: {text}");
+        assert!(text.contains(rule) && text.contains(says), "{api}: {text}");
+        for other in ["github-unreachable", "github-server-error", "github-http"] {
+            if !rule.contains(other) {
+                assert!(!text.contains(other), "{api}: {text}");
+            }
+        }
+        // Could not run: not one byte changed (a failed component, exit 1, writes the rest).
+        if exit == 2 {
+            assert!(
+                snapshot_files(fresh.dir.path()) == before,
+                "{api}: pkgs/ changed"
+            );
+        }
+    }
+}

@@ -380,11 +380,12 @@ where
 {
     // With a token, releases are discovered 50 repositories a GraphQL request, one batch at a
     // time as the workers need more: discovery stays ahead of the downloads, never the whole
-    // list in memory.
-    let graphql = github.uses_graphql();
+    // list in memory. Batches are discovered one after another, so a missing endpoint is
+    // asked once.
     futures_util::stream::iter(requests.chunks(BATCH).enumerate())
         .then(move |(batch, chunk)| async move {
-            let discovered: Vec<Option<Result<Discovery, ForgeError>>> = if graphql {
+            // Asked per batch: a GraphQL endpoint found missing turns it off for the rest.
+            let discovered: Vec<Option<Result<Discovery, ForgeError>>> = if github.uses_graphql() {
                 let wanted: Vec<(RepoId, Choice)> = chunk
                     .iter()
                     .map(|r| (r.repo.clone(), r.choice.clone()))
@@ -413,8 +414,11 @@ where
                 Some(Ok(discovery)) => {
                     fetch_discovered(github, request, discovery, true, &bar).await
                 }
+                // No GraphQL on this server: this batch, too, goes over REST.
+                Some(Err(ForgeError::GraphqlUnavailable { .. })) | None => {
+                    fetch(github, request, &bar).await
+                }
                 Some(Err(e)) => Err(FetchError::Forge(e)),
-                None => fetch(github, request, &bar).await,
             };
             (index, finish(index, fetched))
         })

@@ -92,7 +92,8 @@ pub struct Plan {
     pub downloads: usize,
     /// The releases newly pinned, for the pull-request report.
     pub releases: BTreeMap<String, ReleaseInfo>,
-    /// GitHub could not be reached and nothing was learned: the plan writes nothing.
+    /// GitHub could not be reached, or answered only server errors, and nothing was learned:
+    /// the plan writes nothing.
     pub network_down: bool,
     /// Generated Python packages added, updated or dropped.
     pub python_changes: Vec<PythonChange>,
@@ -172,8 +173,14 @@ impl Plan {
         {
             self.writes.insert("python-set.json".to_owned(), json);
         }
+        // No answer, or only server errors: GitHub told nothing about any component.
         self.network_down = !self.failures.is_empty()
-            && self.failures.iter().all(|f| f.rule == "github-unreachable")
+            && self.failures.iter().all(|f| {
+                matches!(
+                    f.rule.as_str(),
+                    "github-unreachable" | "github-server-error"
+                )
+            })
             && self.downloads == 0;
         if self.network_down {
             // Nothing was learned: leave every byte as it is.

@@ -147,6 +147,9 @@ pub fn run(args: Args) -> Result<ExitCode, Failure> {
         results,
     };
     report.sort();
+    if let Some(note) = github.graphql_note() {
+        eprint(&format!("note: {note}\n"));
+    }
     if human {
         eprint(&format!(
             "{downloads} download(s), {} GitHub request(s)\n",

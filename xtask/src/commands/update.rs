@@ -407,6 +407,7 @@ fn run(
         |repo| bars.bar(&repo.to_string()),
     ));
     bars.clear();
+    let notes: Vec<String> = set_note.iter().cloned().chain(gh.graphql_note()).collect();
     let adding = new_components_text.and_then(|text| Some((common.only.first()?.clone(), text)));
     let evaluated_set = match &obtained {
         Some(Obtained::Evaluated(set)) => Some(set.to_json()),
@@ -426,13 +427,14 @@ fn run(
                 "changes": plan.changes, "failures": plan.shown_failures(), "findings": plan.findings,
                 "writes": plan.writes.keys().collect::<Vec<_>>(), "removals": plan.removals,
                 "downloads": plan.downloads, "dry_run": common.dry_run, "python_set": set_note,
+                "notes": notes,
             });
             print_stdout(&format!(
                 "{}\n",
                 serde_json::to_string_pretty(&summary).unwrap_or_default()
             ))?;
         }
-        Format_::Human => report(&plan, pkgs, common.dry_run, set_note.as_deref())?,
+        Format_::Human => report(&plan, pkgs, common.dry_run, &notes)?,
     }
     let reported = write_reports(common, &plan, &old)?;
     if !common.dry_run && !plan.is_noop() {
@@ -449,17 +451,7 @@ fn run(
         })?;
     }
     if plan.network_down {
-        return Err(Failure::could_not_run(
-            "github-unreachable",
-            format!(
-                "GitHub could not be reached; {} was left as it was",
-                pkgs.display()
-            ),
-            None,
-            Some(
-                "check the network (and HACS_NIX_GITHUB_API / HACS_NIX_GITHUB_DOWNLOAD); nothing was changed",
-            ),
-        ));
+        return Err(github_down(&plan, pkgs));
     }
     Ok(match (plan.failures.is_empty(), reported) {
         (false, _) => ExitCode::from(1),
@@ -469,6 +461,31 @@ fn run(
 }
 
 /// Writes `--report` and `--json`; `Some(changed)` when a report was asked for.
+/// Every component failed for one reason of GitHub's: say which (no answer, or server errors)
+/// with what to do; nothing was written.
+fn github_down(plan: &Plan, pkgs: &Path) -> Failure {
+    let unreachable = plan.failures.iter().all(|f| f.rule == "github-unreachable");
+    let (rule, what, help) = if unreachable {
+        (
+            "github-unreachable",
+            "GitHub could not be reached",
+            "check the network, DNS and proxy (and HACS_NIX_GITHUB_API / HACS_NIX_GITHUB_DOWNLOAD); nothing was changed",
+        )
+    } else {
+        (
+            "github-server-error",
+            "GitHub answered with server errors only",
+            "GitHub was reached but failed on its side; run again later; nothing was changed",
+        )
+    };
+    Failure::could_not_run(
+        rule,
+        format!("{what}; {} was left as it was", pkgs.display()),
+        None,
+        Some(help),
+    )
+}
+
 fn write_reports(common: &Common, plan: &Plan, old: &Lock) -> Result<Option<bool>, Failure> {
     if common.report.is_none() && common.json.is_none() {
         return Ok(None);
@@ -565,9 +582,9 @@ fn existing_files(pkgs: &Path, old: &Lock, components: &Components) -> BTreeMap<
     files
 }
 
-fn report(plan: &Plan, pkgs: &Path, dry_run: bool, note: Option<&str>) -> Result<(), Failure> {
+fn report(plan: &Plan, pkgs: &Path, dry_run: bool, notes: &[String]) -> Result<(), Failure> {
     let colour = colour_on_stderr();
-    if let Some(note) = note {
+    for note in notes {
         eprint(&format!("note: {note}\n"));
     }
     for (attr, findings) in &plan.findings {

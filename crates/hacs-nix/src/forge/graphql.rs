@@ -180,9 +180,34 @@ struct Pending {
 }
 
 impl GitHub {
-    /// True when release discovery goes through GraphQL (a token, and not turned off).
+    /// True when release discovery goes through GraphQL (a token, not turned off, and not
+    /// found missing earlier in this run).
     pub fn uses_graphql(&self) -> bool {
-        self.graphql && self.engine.token.is_some()
+        self.graphql
+            && self.engine.token.is_some()
+            && self
+                .graphql_off
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_none()
+    }
+
+    /// Why GraphQL was found missing and the run went on over REST: one note for the run.
+    pub fn graphql_note(&self) -> Option<String> {
+        let off = self.graphql_off.lock().unwrap_or_else(|e| e.into_inner());
+        off.as_ref().map(|e| {
+            format!(
+                "{e}; releases were discovered over REST for the rest of the run (HACS_NIX_GRAPHQL=0 skips GraphQL)"
+            )
+        })
+    }
+
+    /// GraphQL is an optimisation: once its endpoint is found missing, the rest of the run
+    /// uses REST (the first reason is kept for the note).
+    fn turn_off(&self, e: ForgeError) -> ForgeError {
+        let mut off = self.graphql_off.lock().unwrap_or_else(|e| e.into_inner());
+        off.get_or_insert_with(|| e.duplicate());
+        e
     }
 
     /// Points of GraphQL's rate limit spent so far, as GitHub reported them.
@@ -206,19 +231,42 @@ impl GitHub {
     ) -> Result<(BTreeMap<String, Value>, BTreeMap<String, ForgeError>), ForgeError> {
         let url = self.graphql_url();
         let body = json!({ "query": query, "variables": variables }).to_string();
-        let answer = self
-            .engine
-            .post(&url, &body)
-            .await?
-            .ok_or_else(|| ForgeError::NotFound {
-                what: "GitHub's GraphQL endpoint".to_owned(),
-                url: url.clone(),
-            })?;
-        let answer: Answer =
-            serde_json::from_str(&answer.body).map_err(|e| ForgeError::BadResponse {
-                url: url.clone(),
-                detail: format!("GraphQL answer: {e}"),
-            })?;
+        let unavailable = |reason: String| ForgeError::GraphqlUnavailable {
+            url: url.clone(),
+            reason,
+        };
+        let answer = match self.engine.post(&url, &body).await {
+            Ok(Some(answer)) => answer,
+            Ok(None) => {
+                return Err(self.turn_off(unavailable("GitHub answered 404 Not Found".to_owned())));
+            }
+            // A server without GraphQL: 405 or 501 from a REST-only server or a proxy, 404
+            // from a mirror, a page that is not JSON at all.
+            Err(ForgeError::Http { status, .. }) if matches!(status, 404 | 405 | 501) => {
+                let e = ForgeError::Http {
+                    url: url.clone(),
+                    status,
+                    excerpt: String::new(),
+                };
+                let reason = e.to_string().replacen(&format!("{url}: "), "", 1);
+                return Err(self.turn_off(unavailable(reason)));
+            }
+            Err(ForgeError::BadResponse { detail, .. }) => {
+                return Err(self.turn_off(unavailable(detail)));
+            }
+            Err(e) => return Err(e),
+        };
+        let answer: Answer = match serde_json::from_str(&answer.body) {
+            Ok(Answer { data: None, errors }) if errors.is_empty() => {
+                return Err(self.turn_off(unavailable(
+                    "the answer has neither `data` nor `errors`: it is not GraphQL".to_owned(),
+                )));
+            }
+            Ok(answer) => answer,
+            Err(e) => {
+                return Err(self.turn_off(unavailable(format!("the answer is not GraphQL: {e}"))));
+            }
+        };
         let mut per_alias = BTreeMap::new();
         for error in answer.errors {
             let alias = error

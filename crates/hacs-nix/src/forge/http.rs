@@ -1,5 +1,5 @@
-//! Requests to GitHub: retries with bounded, jittered backoff for server errors and dropped
-//! connections; `Retry-After` and secondary rate limits honoured; an exhausted primary limit is
+//! Requests to GitHub: retries with bounded, jittered backoff for server errors that may pass
+//! and dropped connections (a 4xx or `501` is final: asking again cannot change it); `Retry-After` and secondary rate limits honoured; an exhausted primary limit is
 //! an error that says when it resets; conditional requests from the ETag cache; downloads
 //! verified by length and digest.
 
@@ -66,7 +66,49 @@ pub(crate) struct Engine {
 enum Step {
     Done(Option<Answer>),
     /// Try again: after the given wait, or the backoff for this attempt.
-    Retry(Option<Duration>, String),
+    Retry(Option<Duration>, Missed),
+}
+
+/// Why an attempt brought nothing: no answer at all, or an answer worth asking again for.
+enum Missed {
+    /// DNS, connection, TLS, a body cut off: GitHub was not (fully) reached.
+    Connection(String),
+    /// GitHub answered (a server error, a rate limit to wait out).
+    Answer { status: u16, excerpt: String },
+}
+
+impl Missed {
+    /// The error after the last attempt: no answer is `Network`; a server error on every
+    /// attempt is `ServerError`; a rate limit still asking to wait is the answer itself.
+    fn gave_up(self, url: &str, attempts: u32) -> ForgeError {
+        let url = url.to_owned();
+        match self {
+            Self::Connection(detail) => ForgeError::Network {
+                url,
+                detail,
+                attempts,
+            },
+            Self::Answer { status, excerpt } if status >= 500 => ForgeError::ServerError {
+                url,
+                status,
+                excerpt,
+                attempts,
+            },
+            Self::Answer { status, excerpt } => ForgeError::Http {
+                url,
+                status,
+                excerpt,
+            },
+        }
+    }
+}
+
+/// Server errors that asking again may change. `501 Not Implemented` (and `505`) say the
+/// server does not do this at all, so they are final like a 4xx.
+pub(crate) fn retryable(status: StatusCode) -> bool {
+    status.is_server_error()
+        && status != StatusCode::NOT_IMPLEMENTED
+        && status != StatusCode::HTTP_VERSION_NOT_SUPPORTED
 }
 
 impl Engine {
@@ -183,7 +225,7 @@ impl Engine {
             .as_ref()
             .filter(|_| body.is_none())
             .and_then(|c| c.get(url, accept, authenticated));
-        let mut last = String::new();
+        let mut last = Missed::Connection(String::new());
         for attempt in 1..=self.retry.attempts {
             match self.try_get(url, accept, cached.as_ref(), body).await? {
                 Step::Done(answer) => return Ok(answer),
@@ -195,11 +237,7 @@ impl Engine {
                 }
             }
         }
-        Err(ForgeError::Network {
-            url: url.to_owned(),
-            detail: last,
-            attempts: self.retry.attempts,
-        })
+        Err(last.gave_up(url, self.retry.attempts))
     }
 
     async fn try_get(
@@ -229,7 +267,7 @@ impl Engine {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let response = match request.send().await {
             Ok(r) => r,
-            Err(e) => return Ok(Step::Retry(None, describe(&e))),
+            Err(e) => return Ok(Step::Retry(None, Missed::Connection(describe(&e)))),
         };
         let status = response.status();
         let headers = response.headers().clone();
@@ -246,7 +284,7 @@ impl Engine {
         }
         let body = match read_capped(response).await {
             Ok(body) => body,
-            Err(Unread::Broken(why)) => return Ok(Step::Retry(None, why)),
+            Err(Unread::Broken(why)) => return Ok(Step::Retry(None, Missed::Connection(why))),
             Err(Unread::TooLarge(size)) => {
                 return Err(ForgeError::BadResponse {
                     url: url.to_owned(),
@@ -278,8 +316,14 @@ impl Engine {
         if status == StatusCode::FORBIDDEN || status == StatusCode::TOO_MANY_REQUESTS {
             return self.limited(url, status, &headers, &body);
         }
-        if status.is_server_error() {
-            return Ok(Step::Retry(None, format!("GitHub answered {status}")));
+        if retryable(status) {
+            return Ok(Step::Retry(
+                None,
+                Missed::Answer {
+                    status: status.as_u16(),
+                    excerpt: excerpt(&body),
+                },
+            ));
         }
         Err(ForgeError::Http {
             url: url.to_owned(),
@@ -302,7 +346,10 @@ impl Engine {
             if wait <= self.retry.max_retry_after {
                 return Ok(Step::Retry(
                     Some(wait),
-                    format!("GitHub asked to retry after {seconds} s"),
+                    Missed::Answer {
+                        status: status.as_u16(),
+                        excerpt: format!("GitHub asked to retry after {seconds} s"),
+                    },
                 ));
             }
         }
@@ -322,7 +369,10 @@ impl Engine {
         if body.to_lowercase().contains("secondary rate limit") {
             return Ok(Step::Retry(
                 Some(self.retry.secondary_wait),
-                "GitHub's secondary rate limit".to_owned(),
+                Missed::Answer {
+                    status: status.as_u16(),
+                    excerpt: "GitHub's secondary rate limit".to_owned(),
+                },
             ));
         }
         Err(ForgeError::Http {
@@ -360,7 +410,7 @@ impl Engine {
         out: &mut std::fs::File,
         progress: &dyn Progress,
     ) -> Result<(u64, Sha256Digest), ForgeError> {
-        let mut last = String::new();
+        let mut last = Missed::Connection(String::new());
         let mut truncated = None;
         for attempt in 1..=self.retry.attempts {
             out.set_len(0)
@@ -394,11 +444,14 @@ impl Engine {
                     });
                 }
                 Attempt::Status(status, retry_after)
-                    if status.is_server_error()
+                    if retryable(status)
                         || status == StatusCode::TOO_MANY_REQUESTS
                         || retry_after.is_some() =>
                 {
-                    last = format!("the server answered {status}");
+                    last = Missed::Answer {
+                        status: status.as_u16(),
+                        excerpt: String::new(),
+                    };
                     if attempt < self.retry.attempts {
                         let wait = retry_after.map(Duration::from_secs);
                         tokio::time::sleep(wait.unwrap_or_else(|| self.backoff(attempt))).await;
@@ -413,7 +466,7 @@ impl Engine {
                     });
                 }
                 Attempt::Unsent(why) => {
-                    last = why;
+                    last = Missed::Connection(why);
                     self.pause(attempt).await;
                     continue;
                 }
@@ -422,9 +475,9 @@ impl Engine {
                     expected,
                     error,
                 } => {
-                    last = error.unwrap_or_else(|| {
+                    last = Missed::Connection(error.unwrap_or_else(|| {
                         format!("{got} of {} bytes", expected.unwrap_or_default())
-                    });
+                    }));
                     truncated = expected.filter(|e| *e != got).map(|e| (got, e));
                     self.pause(attempt).await;
                     continue;
@@ -452,11 +505,7 @@ impl Engine {
                 got,
                 expected,
             }),
-            None => Err(ForgeError::Network {
-                url: url.to_owned(),
-                detail: last,
-                attempts: self.retry.attempts,
-            }),
+            None => Err(last.gave_up(url, self.retry.attempts)),
         }
     }
 

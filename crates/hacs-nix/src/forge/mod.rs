@@ -213,6 +213,8 @@ pub struct GitHub {
     /// Release discovery through GraphQL when there is a token.
     graphql: bool,
     graphql_cost: std::sync::atomic::AtomicU64,
+    /// Set when GraphQL's endpoint turned out missing: REST for the rest of the run.
+    graphql_off: std::sync::Mutex<Option<ForgeError>>,
 }
 
 /// Settings for [`GitHub::new`].
@@ -292,6 +294,7 @@ impl GitHub {
             download: settings.download.trim_end_matches('/').to_owned(),
             graphql: settings.graphql,
             graphql_cost: std::sync::atomic::AtomicU64::new(0),
+            graphql_off: std::sync::Mutex::new(None),
         })
     }
 
