@@ -77,7 +77,7 @@ fn write_lock(dir: &Path, entry: LockEntry) {
         hacs_nix::nixgen::render_index([("hacs", &[][..])], &Default::default()).unwrap(),
     )
     .unwrap();
-    std::fs::write(pkgs.join("components.lock.json"), lock.to_json()).unwrap();
+    std::fs::write(pkgs.join("components.lock.json"), lock.to_json().unwrap()).unwrap();
 }
 
 fn lint(dir: &Path, extra: &[&str]) -> Output {

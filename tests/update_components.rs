@@ -800,3 +800,54 @@ fn without_graphql_the_run_pins_over_rest_and_each_github_failure_is_named() {
         }
     }
 }
+
+/// `extra-dependencies` the set lacks: the same failure for a new release and for a pin that
+/// is only re-checked (where it used to be dropped without a word); the previous pin stays.
+#[test]
+fn extra_dependencies_follow_one_rule_for_new_and_kept_pins() {
+    use support::pipeline::{Case, source_component};
+    let mut case = Case::new();
+    case.source_release("o/spook", "v1.0.0", "Spook", source_component("spook", &[]));
+    case.source_release("o/fresh", "v2.0.0", "Fresh", source_component("fresh", &[]));
+    case.want("[spook]\nrepo = \"o/spook\"\nextra-dependencies = [\"aiohttp\"]\n");
+    let out = case.run(&["update-components"]);
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    let lock_path = case.pkgs().join("components.lock.json");
+    let lock: Value = serde_json::from_str(&std::fs::read_to_string(&lock_path).unwrap()).unwrap();
+    assert_eq!(
+        lock["components"]["spook"]["dependencies"],
+        serde_json::json!(["aiohttp"])
+    );
+    let pinned = snapshot_files(case.dir.path());
+
+    // The same release, re-checked, now with an extra the set lacks; and a new component.
+    case.want(concat!(
+        "[spook]\nrepo = \"o/spook\"\nextra-dependencies = [\"aiohttp\", \"no-such-package\"]\n",
+        "[fresh]\nrepo = \"o/fresh\"\nextra-dependencies = [\"no-such-package\"]\n",
+    ));
+    let components = std::fs::read(case.pkgs().join("components.toml")).unwrap();
+    let out = case.run(&["update-components"]);
+    let text = shown(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    for (attr, what) in [("spook", "kept"), ("fresh", "not pinned")] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("! {attr} ")))
+            .unwrap_or_else(|| panic!("no line for {attr}: {text}"));
+        assert!(
+            line.contains(&format!("{what}: error[config-extra-dependency]"))
+                && line.contains("`no-such-package`"),
+            "{line}"
+        );
+    }
+    // spook's pin, its files and the lock are as they were (components.toml is the user's).
+    let mut now = snapshot_files(case.dir.path());
+    now.remove(&case.pkgs().join("components.toml"));
+    let mut before = pinned;
+    before.remove(&case.pkgs().join("components.toml"));
+    assert!(now == before, "a failed re-check changed pkgs/");
+    assert_eq!(
+        std::fs::read(case.pkgs().join("components.toml")).unwrap(),
+        components
+    );
+}

@@ -214,17 +214,7 @@ pub async fn pin_card(
             };
             // Only the folder's own files (not its subfolders) are the card's.
             let names: Vec<String> = names.into_iter().filter(|n| valid_file_name(n)).collect();
-            let mut contents = Vec::new();
-            for name in names.iter().filter(|n| n.ends_with(".js")) {
-                let path = if folder.is_empty() {
-                    name.clone()
-                } else {
-                    format!("{folder}/{name}")
-                };
-                if let Ok(Some(bytes)) = tree.read_file(&path) {
-                    contents.push((name.clone(), bytes));
-                }
-            }
+            let contents = scripts_of(&mut tree, &folder, &names, &url)?;
             let files = CardFiles::SourceArchive {
                 url,
                 is_tag: chosen.is_tag,
@@ -275,6 +265,39 @@ pub(crate) async fn source_tree(
     Ok((tree, hash.to_sri(), url))
 }
 
+/// The card's scripts (`name`, bytes) under `folder`, read for the path rewrite. A file the
+/// listing named that cannot be read fails the pin: skipping it would leave its imports
+/// unrewritten and the card broken in the browser.
+fn scripts_of(
+    tree: &mut Tree,
+    folder: &str,
+    names: &[String],
+    url: &str,
+) -> Result<Vec<(String, Vec<u8>)>, CardError> {
+    let mut contents = Vec::new();
+    for name in names.iter().filter(|n| n.ends_with(".js")) {
+        let path = if folder.is_empty() {
+            name.clone()
+        } else {
+            format!("{folder}/{name}")
+        };
+        match tree.read_file(&path) {
+            Ok(Some(bytes)) => contents.push((name.clone(), bytes)),
+            Ok(None) => {
+                return Err(CardError::Io(format!(
+                    "{url}: `{path}` is listed but not a file of the archive; nothing was pinned"
+                )));
+            }
+            Err(e) => {
+                return Err(CardError::Io(format!(
+                    "{url}: cannot read `{path}` of the archive: {e}; nothing was pinned"
+                )));
+            }
+        }
+    }
+    Ok(contents)
+}
+
 /// The card's folder in `$out` (and under the module's URL): its repository's name without
 /// `lovelace-`, so two cards cannot collide.
 pub fn card_folder(repo_name: &str) -> String {
@@ -304,4 +327,44 @@ pub fn file_paths(tree: &Tree) -> Vec<String> {
     let mut out = Vec::new();
     walk(tree.root(), "", &mut out);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::tree::{Blob, BlobId, Contents, FileNode, Node};
+
+    /// A tree whose card script's bytes are gone (its spill file lost): the pin fails with the
+    /// file's name, where the rewrite used to skip it silently.
+    #[test]
+    fn an_unreadable_script_fails_the_pin() {
+        let mut entries = crate::tree::Entries::new();
+        let file = |blob| {
+            Node::File(FileNode {
+                executable: false,
+                size: 4,
+                blob: BlobId(blob),
+            })
+        };
+        entries.insert(b"card.js".to_vec(), file(0));
+        entries.insert(b"chunk.js".to_vec(), file(1));
+        let mut contents = Contents::new(None);
+        contents.push(Blob::Memory(b"ok()".to_vec().into_boxed_slice()));
+        contents.push(Blob::Spilled { offset: 0, len: 4 });
+        let mut tree = Tree::new(Node::Directory(entries), contents, Vec::new());
+        let names = vec!["card.js".to_owned(), "chunk.js".to_owned()];
+        let err = scripts_of(&mut tree, "", &names, "https://x/a.tar.gz").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("cannot read `chunk.js`"), "{text}");
+        assert_eq!(err.rule_id(), "io");
+        // Listed but missing is an error too.
+        let names = vec!["card.js".to_owned(), "gone.js".to_owned()];
+        let text = scripts_of(&mut tree, "", &names, "u")
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("`gone.js` is listed"), "{text}");
+        let ok = scripts_of(&mut tree, "", &names[..1], "u").unwrap();
+        assert_eq!(ok, vec![("card.js".to_owned(), b"ok()".to_vec())]);
+    }
 }

@@ -183,6 +183,8 @@ pub fn valid_rename(folder: &str, domain: &str) -> bool {
 pub enum LockError {
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
+    #[error("components.lock.json cannot be written: {0}; nothing was changed")]
+    Serialise(String),
 }
 
 impl Lock {
@@ -344,9 +346,50 @@ impl Lock {
         Ok(())
     }
 
-    pub fn to_json(&self) -> String {
-        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
-        text.push('\n');
-        text
+    /// The lock's text. An error (never an empty text) when it cannot be serialised: an empty
+    /// lock written would forget every pin.
+    pub fn to_json(&self) -> Result<String, LockError> {
+        let mut bytes = Vec::new();
+        self.write_json(&mut bytes)?;
+        String::from_utf8(bytes).map_err(|e| LockError::Serialise(e.to_string()))
+    }
+
+    fn write_json(&self, out: &mut impl std::io::Write) -> Result<(), LockError> {
+        serde_json::to_writer_pretty(&mut *out, self)
+            .map_err(|e| LockError::Serialise(e.to_string()))?;
+        out.write_all(b"\n")
+            .map_err(|e| LockError::Serialise(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A writer that takes a few bytes, then fails.
+    struct Full(usize);
+
+    impl std::io::Write for Full {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.0 == 0 {
+                return Err(std::io::Error::other("no space left"));
+            }
+            let n = buf.len().min(self.0);
+            self.0 -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_lock_that_cannot_be_serialised_is_an_error_not_an_empty_text() {
+        let lock = Lock::new();
+        let err = lock.write_json(&mut Full(5)).unwrap_err();
+        assert!(err.to_string().contains("no space left"), "{err}");
+        let text = lock.to_json().unwrap();
+        assert!(text.starts_with('{') && text.ends_with("}\n"), "{text}");
     }
 }

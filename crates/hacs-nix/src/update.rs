@@ -508,15 +508,19 @@ pub(crate) fn resolve_entry(
     deps::resolve(&manifests, minimum, set, &options)
 }
 
+/// The first `extra-dependencies` entry the set lacks.
+pub(crate) fn missing_extra<'a>(wanted: &'a Wanted, set: &PythonSet) -> Option<&'a String> {
+    wanted
+        .extra_dependencies
+        .iter()
+        .find(|d| !set.packages.contains_key(*d))
+}
+
 fn apply_deps(entry: &mut LockEntry, report: &deps::DepsReport, wanted: &Wanted, set: &PythonSet) {
     let mut dependencies: BTreeSet<String> = report.dependencies.iter().cloned().collect();
-    dependencies.extend(
-        wanted
-            .extra_dependencies
-            .iter()
-            .filter(|d| set.packages.contains_key(*d))
-            .cloned(),
-    );
+    // `settle_requirements` has refused any extra the set lacks: none is dropped here.
+    debug_assert!(missing_extra(wanted, set).is_none());
+    dependencies.extend(wanted.extra_dependencies.iter().cloned());
     entry.dependencies = dependencies.into_iter().collect();
     entry.ignore_version_requirement = report.ignore_version_requirement.clone();
     let mut drops: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -612,9 +616,9 @@ pub(crate) fn analyse(
     set: Option<&PythonSet>,
 ) -> Analysed {
     match (result, set) {
-        (Ok(mut fetched), Some(set)) if !fetched.unchanged() => {
+        (Ok(mut fetched), Some(_)) if !fetched.unchanged() => {
             let mut findings = Vec::new();
-            let pinned = pin_component(attr, wanted, &mut fetched, set, &mut findings);
+            let pinned = pin_component(attr, wanted, &mut fetched, &mut findings);
             fetched.tree = None;
             Analysed {
                 fetched: Ok(fetched),
@@ -633,7 +637,6 @@ pub(crate) fn pin_component(
     attr: &str,
     wanted: &Wanted,
     fetched: &mut Fetched,
-    set: &PythonSet,
     findings: &mut Vec<Finding>,
 ) -> Result<LockEntry, Failure> {
     let fail = |rule: &str, message: String| Failure {
@@ -662,16 +665,6 @@ pub(crate) fn pin_component(
     };
     let minimum = minimum_home_assistant(&analysis, fetched);
     findings.extend(analysis.findings.iter().cloned());
-    if let Some(extra) = wanted
-        .extra_dependencies
-        .iter()
-        .find(|d| !set.packages.contains_key(*d))
-    {
-        return Err(fail(
-            "config-extra-dependency",
-            format!("extra-dependencies names `{extra}`, which Home Assistant's Python set lacks"),
-        ));
-    }
     Ok(LockEntry {
         repo: wanted.repo.clone(),
         version: fetched.pin.version.clone(),
@@ -841,7 +834,20 @@ fn files(
             message: e.to_string(),
         });
     }
-    wanted_files.insert("components.lock.json".to_owned(), lock.to_json());
+    match lock.to_json() {
+        Ok(text) => {
+            wanted_files.insert("components.lock.json".to_owned(), text);
+        }
+        Err(e) => {
+            // Without the lock nothing else may be written: pins and files must agree.
+            failures.push(Failure {
+                attr: "components.lock.json".to_owned(),
+                rule: "lock-serialise".to_owned(),
+                message: e.to_string(),
+            });
+            return (BTreeMap::new(), Vec::new());
+        }
+    }
     let writes = wanted_files
         .into_iter()
         .filter(|(path, text)| existing.get(path) != Some(text))

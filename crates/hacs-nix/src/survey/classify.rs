@@ -67,7 +67,7 @@ pub fn classify(
     let version = Some(fetched.pin.version.clone());
     let wanted = wanted(repo);
     let mut findings = Vec::new();
-    let entry = match pin_component(&repo.repo, &wanted, &mut fetched, set, &mut findings) {
+    let entry = match pin_component(&repo.repo, &wanted, &mut fetched, &mut findings) {
         Ok(entry) => entry,
         Err(failure) => {
             let mut rules: BTreeSet<String> = findings

@@ -9,7 +9,9 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Draft, Failure, Pending, UpdateOptions, accepted, apply_deps, resolve_entry};
+use super::{
+    Draft, Failure, Pending, UpdateOptions, accepted, apply_deps, missing_extra, resolve_entry,
+};
 use crate::config::Components;
 use crate::deps::{DepsReport, Outcome, Resolution};
 use crate::finding::{Finding, Location};
@@ -107,6 +109,20 @@ impl Draft {
             .entry(attr.clone())
             .or_default()
             .extend(report.findings.iter().cloned());
+        // The same rule for a new release and a pin re-checked: an extra the set lacks fails
+        // the component (its previous pin, if any, stays), never silently dropped.
+        if let Some(extra) = missing_extra(&p.wanted, set) {
+            let message = format!(
+                "extra-dependencies in pkgs/components.toml names `{extra}`, which Home Assistant's Python set lacks; remove it or name an attribute of the set"
+            );
+            self.failures.push(Failure {
+                attr: attr.clone(),
+                rule: "config-extra-dependency".to_owned(),
+                message,
+            });
+            self.restore(attr, p.previous);
+            return;
+        }
         if report.buildable() {
             let mut entry = p.entry;
             apply_deps(&mut entry, &report, &p.wanted, set);
@@ -127,7 +143,12 @@ impl Draft {
             rule: "deps-unsatisfiable".to_owned(),
             message,
         });
-        match p.previous {
+        self.restore(attr, p.previous);
+    }
+
+    /// A failed pin: the previous entry stands, or nothing is pinned.
+    fn restore(&mut self, attr: String, previous: Option<crate::lock::LockEntry>) {
+        match previous {
             Some(previous) => {
                 self.lock.components.insert(attr, previous);
             }
