@@ -851,3 +851,116 @@ fn extra_dependencies_follow_one_rule_for_new_and_kept_pins() {
         components
     );
 }
+
+/// Restores `pkgs/` to exactly `files` (a snapshot) and clears what killed runs left beside it.
+fn restore_pkgs(dir: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) {
+    std::fs::remove_dir_all(dir.join("pkgs")).unwrap();
+    for (path, bytes) in files {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    for leftover in leftovers(dir) {
+        std::fs::remove_dir_all(leftover).unwrap();
+    }
+}
+
+/// Staging folders and backups of a run beside `pkgs/`.
+fn leftovers(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with(".pkgs.staging-") || name.starts_with(".pkgs.old-")
+        })
+        .map(|e| e.path())
+        .collect()
+}
+
+/// Kill points inside the apply step: the run is watched until it starts writing (a staging
+/// folder appears, or anything under `pkgs/` changes), then killed after a delay. Whatever the
+/// moment, `pkgs/` is either exactly as before or exactly the finished result, and the next
+/// run completes it. (The test above kills during the network phase.)
+#[test]
+fn killed_inside_the_apply_step_leaves_pkgs_whole() {
+    use support::pipeline::{Case, command, source_component};
+    let mut case = Case::new();
+    let mut toml = String::new();
+    for i in 0..60 {
+        let repo = format!("o/c{i}");
+        case.source_release(
+            &repo,
+            "v1.0.0",
+            "C",
+            source_component(&format!("c{i}"), &[]),
+        );
+        toml.push_str(&format!("[c{i}]\nrepo = \"{repo}\"\n"));
+    }
+    case.want(&toml);
+    let dir = case.dir.path();
+    let before = snapshot_files(dir);
+    let out = case.run(&["update-components"]);
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    let after = snapshot_files(dir);
+    assert!(after.len() > 60, "{} files", after.len());
+
+    let mut inside = 0;
+    let mut outcomes = BTreeMap::new();
+    for delay_us in [
+        0u64, 0, 50, 100, 200, 300, 500, 800, 1200, 2000, 3000, 5000, 8000, 12_000, 20_000, 40_000,
+        80_000, 160_000,
+    ] {
+        restore_pkgs(dir, &before);
+        let mut child = command(env!("CARGO_BIN_EXE_hacs-nix"), dir, &case.mock)
+            .arg("update-components")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Watch for the first write; the snapshot is cheap next to a run.
+        let started = loop {
+            if child.try_wait().unwrap().is_some() {
+                break false;
+            }
+            if !leftovers(dir).is_empty() || snapshot_files(dir) != before {
+                break true;
+            }
+            std::thread::sleep(std::time::Duration::from_micros(100));
+        };
+        assert!(started, "the run ended before it was seen writing");
+        std::thread::sleep(std::time::Duration::from_micros(delay_us));
+        let staged = !leftovers(dir).is_empty();
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        let now = snapshot_files(dir);
+        let outcome = if now == before {
+            "as before"
+        } else if now == after {
+            "finished"
+        } else {
+            let changed: Vec<_> = now
+                .keys()
+                .chain(before.keys())
+                .filter(|p| now.get(*p) != before.get(*p))
+                .collect();
+            panic!("killed after {delay_us} µs: pkgs/ is half written: {changed:?}");
+        };
+        if staged && now == before && status.code().is_none() {
+            inside += 1;
+        }
+        *outcomes.entry(outcome).or_insert(0) += 1;
+        // The next run, with whatever the killed one left, completes the job.
+        let out = case.run(&["update-components"]);
+        assert!(matches!(out.status.code(), Some(0 | 3)), "{}", shown(&out));
+        assert!(
+            snapshot_files(dir) == after,
+            "the rerun after a kill at {delay_us} µs"
+        );
+        assert!(leftovers(dir).is_empty(), "{:?}", leftovers(dir));
+    }
+    eprintln!("kill outcomes: {outcomes:?}, {inside} inside the apply step");
+    assert!(
+        inside >= 2,
+        "no kill landed inside the apply step: {outcomes:?}"
+    );
+}
