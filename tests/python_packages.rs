@@ -392,3 +392,39 @@ fn deps_packages_and_the_switch_turns_it_off() {
         serde_json::json!(["micloud"])
     );
 }
+
+/// A requirement whose attribute would be one of the generated files' own arguments (here
+/// `fetchzip`, the fetcher of zip releases): generating it would hand the package to the
+/// component in the fetcher's place. It is refused with the reason, although the index has it.
+#[test]
+fn a_package_named_like_a_builder_argument_is_not_generated() {
+    let (name, bytes) = wheel("fetchzip", "1.0", &[], &["fetchzip"]);
+    let (ok_name, ok_bytes) = wheel("click-lite", "2.1", &[], &["click_lite"]);
+    let index = serve_index(&[
+        ("fetchzip", vec![Served::new(name, bytes)]),
+        ("click-lite", vec![Served::new(ok_name, ok_bytes)]),
+    ]);
+    let case = Case::new();
+    let manifest_path = case.dir.path().join("manifest.json");
+    std::fs::write(
+        &manifest_path,
+        manifest("zippy", "1.0.0", &["fetchzip>=1", "click-lite"]),
+    )
+    .unwrap();
+    let out = run(
+        &case,
+        &index.url,
+        &["deps", manifest_path.to_str().unwrap()],
+    );
+    let text = shown(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("missing → not packaged: fetchzip")
+            && text.contains("would shadow the `fetchzip` argument"),
+        "{text}"
+    );
+    assert!(
+        text.contains("missing → packaged: click-lite 2.1"),
+        "{text}"
+    );
+}

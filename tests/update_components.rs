@@ -809,6 +809,7 @@ fn extra_dependencies_follow_one_rule_for_new_and_kept_pins() {
     let mut case = Case::new();
     case.source_release("o/spook", "v1.0.0", "Spook", source_component("spook", &[]));
     case.source_release("o/fresh", "v2.0.0", "Fresh", source_component("fresh", &[]));
+    case.source_release("o/other", "v3.0.0", "Other", source_component("other", &[]));
     case.want("[spook]\nrepo = \"o/spook\"\nextra-dependencies = [\"aiohttp\"]\n");
     let out = case.run(&["update-components"]);
     assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
@@ -849,6 +850,56 @@ fn extra_dependencies_follow_one_rule_for_new_and_kept_pins() {
     assert_eq!(
         std::fs::read(case.pkgs().join("components.toml")).unwrap(),
         components
+    );
+
+    // The JSON and the pull-request report (written when something changes: `other` is
+    // added) say the same: kept, or not pinned.
+    let mut toml = String::from_utf8(components).unwrap();
+    toml.push_str("[other]\nrepo = \"o/other\"\n");
+    case.want(&toml);
+    let report = case.dir.path().join("report.md");
+    let out = case.run(&[
+        "update-components",
+        "--format",
+        "json",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kept: BTreeMap<String, (bool, String)> = doc["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["attr"].as_str().unwrap().to_owned(),
+                (
+                    f["kept"].as_bool().unwrap(),
+                    f["rule"].as_str().unwrap().to_owned(),
+                ),
+            )
+        })
+        .collect();
+    let rule = "config-extra-dependency".to_owned();
+    assert_eq!(
+        kept,
+        BTreeMap::from([
+            ("fresh".to_owned(), (false, rule.clone())),
+            ("spook".to_owned(), (true, rule)),
+        ])
+    );
+    let body = std::fs::read_to_string(&report).unwrap();
+    let line = |attr: &str| {
+        body.lines()
+            .find(|l| l.contains(&format!("`{attr}`")) && l.contains("extra-dependencies"))
+            .unwrap_or_else(|| panic!("{attr} in {body}"))
+            .to_owned()
+    };
+    assert!(line("fresh").contains("(not pinned)"), "{body}");
+    assert!(
+        line("spook").contains("(the previous pin is kept)"),
+        "{body}"
     );
 }
 

@@ -176,11 +176,17 @@ pub fn reserved_attribute(attr: &str) -> Option<&'static str> {
         .map(|(_, why)| *why)
 }
 
-/// Nix argument names the generator writes itself; a dependency may not take one.
+/// Nix argument names the generated files take themselves (components, cards, themes and
+/// Python packages, and `pkgs/default.nix`'s `callPackage`); a dependency or a generated
+/// package of one of these names would shadow the builder or fetcher it stands for.
 pub const RESERVED_ARGUMENTS: &[&str] = &[
     "lib",
     "buildHomeAssistantComponent",
+    "buildPythonPackage",
+    "callPackage",
     "fetchFromGitHub",
+    "fetchPypi",
+    "fetchurl",
     "fetchzip",
     "python",
 ];

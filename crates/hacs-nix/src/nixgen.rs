@@ -664,7 +664,7 @@ pub fn render_python_package(package: &crate::pypi::Package) -> Result<String, N
         .chain(&package.dependencies)
         .chain(std::iter::once(&package.attr))
     {
-        if !is_nix_identifier(name) || PYTHON_ARGUMENTS.contains(&name.as_str()) {
+        if !is_nix_identifier(name) || RESERVED_ARGUMENTS.contains(&name.as_str()) {
             return Err(NixgenError::Identifier(name.clone()));
         }
     }
@@ -734,9 +734,6 @@ pub fn render_python_package(package: &crate::pypi::Package) -> Result<String, N
     out.push_str("  };\n}\n");
     Ok(out)
 }
-
-/// Argument names a generated Python package writes itself.
-const PYTHON_ARGUMENTS: &[&str] = &["lib", "buildPythonPackage", "fetchPypi"];
 
 /// nixpkgs' description style: no trailing period, surrounding space trimmed, one line.
 pub fn description(text: &str) -> Option<String> {

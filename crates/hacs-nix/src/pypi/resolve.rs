@@ -335,6 +335,12 @@ async fn one(
             req.normalized
         ));
     }
+    if crate::config::RESERVED_ARGUMENTS.contains(&req.normalized.as_str()) {
+        return Err(format!(
+            "a generated package called `{}` would shadow the `{}` argument the generated files take; it cannot be generated: package it by hand in an overlay of Home Assistant's Python set",
+            req.normalized, req.normalized
+        ));
+    }
     let pinned;
     let req = match choice.requirement(&req.normalized) {
         Some(text) => {
