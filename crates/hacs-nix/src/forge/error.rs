@@ -162,7 +162,7 @@ impl ForgeError {
 }
 
 /// `501 Not Implemented`: the code and its reason phrase.
-fn status_text(status: u16) -> String {
+pub(crate) fn status_text(status: u16) -> String {
     let reason = reqwest::StatusCode::from_u16(status)
         .ok()
         .and_then(|s| s.canonical_reason());

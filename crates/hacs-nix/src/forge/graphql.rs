@@ -237,19 +237,11 @@ impl GitHub {
         };
         let answer = match self.engine.post(&url, &body).await {
             Ok(Some(answer)) => answer,
-            Ok(None) => {
-                return Err(self.turn_off(unavailable("GitHub answered 404 Not Found".to_owned())));
-            }
+            Ok(None) => return Err(self.turn_off(unavailable(answered(404)))),
             // A server without GraphQL: 405 or 501 from a REST-only server or a proxy, 404
             // from a mirror, a page that is not JSON at all.
             Err(ForgeError::Http { status, .. }) if matches!(status, 404 | 405 | 501) => {
-                let e = ForgeError::Http {
-                    url: url.clone(),
-                    status,
-                    excerpt: String::new(),
-                };
-                let reason = e.to_string().replacen(&format!("{url}: "), "", 1);
-                return Err(self.turn_off(unavailable(reason)));
+                return Err(self.turn_off(unavailable(answered(status))));
             }
             Err(ForgeError::BadResponse { detail, .. }) => {
                 return Err(self.turn_off(unavailable(detail)));
@@ -604,4 +596,9 @@ fn choose_from(
         }
     };
     Ok((chosen, info))
+}
+
+/// `GitHub answered 501 Not Implemented`: why the GraphQL endpoint counts as missing.
+fn answered(status: u16) -> String {
+    format!("GitHub answered {}", super::error::status_text(status))
 }
