@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
-use crate::config::is_path_attribute;
+use crate::names::is_path_attribute;
 
 #[derive(Debug, Error)]
 pub enum ApplyError {

@@ -27,6 +27,7 @@ use serde::Deserialize;
 use crate::fetch::SourcePreference;
 use crate::finding::{Finding, Location};
 use crate::forge::{Choice, RepoId};
+use crate::names::{RESERVED_ARGUMENTS, is_nix_identifier, is_path_attribute};
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -135,17 +136,6 @@ impl Components {
 /// folder of the generated packages, `pkgs/python/`).
 pub const PYTHON_TABLE: &str = "python";
 
-const KEYWORDS: &[&str] = &[
-    "if", "then", "else", "assert", "with", "let", "in", "rec", "inherit", "or",
-];
-
-/// Whether `name` can be a component's attribute: a Nix identifier that is also a plain path
-/// component (`[A-Za-z_][A-Za-z0-9_-]*`), since it names the folder `pkgs/<attr>/` and stands
-/// bare in `pkgs/default.nix` (`./<attr>`: a `'` would end the path).
-pub fn is_path_attribute(name: &str) -> bool {
-    is_nix_identifier(name) && !name.contains('\'')
-}
-
 /// The flake's own outputs that pins are merged with (`packages.<system>`, `checks.<system>`):
 /// a pin of one of these names would silently replace the tool or a check.
 pub const FLAKE_OUTPUT_NAMES: &[(&str, &str)] = &[
@@ -174,29 +164,6 @@ pub fn reserved_attribute(attr: &str) -> Option<&'static str> {
         .iter()
         .find(|(name, _)| *name == attr)
         .map(|(_, why)| *why)
-}
-
-/// Nix argument names the generated files take themselves (components, cards, themes and
-/// Python packages, and `pkgs/default.nix`'s `callPackage`); a dependency or a generated
-/// package of one of these names would shadow the builder or fetcher it stands for.
-pub const RESERVED_ARGUMENTS: &[&str] = &[
-    "lib",
-    "buildHomeAssistantComponent",
-    "buildPythonPackage",
-    "callPackage",
-    "fetchFromGitHub",
-    "fetchPypi",
-    "fetchurl",
-    "fetchzip",
-    "python",
-];
-
-/// Whether `name` can stand as a Nix identifier (attribute and argument names we write bare).
-pub fn is_nix_identifier(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '\'' | '-'))
-        && !KEYWORDS.contains(&name)
 }
 
 /// The file's shape: component tables, and the `[python]` table of package choices. Read by

@@ -8,9 +8,14 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::config::{is_nix_identifier, is_path_attribute};
-use crate::fetch::Fetcher;
-use crate::manifest::valid_domain;
+pub use crate::card::{CardEntry, CardFiles, PinnedFile};
+pub use crate::fetch::Fetcher;
+pub use crate::meta::Meta;
+use crate::names::{
+    check_arguments, check_repo, is_path_attribute, valid_domain, valid_rename,
+};
+pub use crate::pypi::Package;
+pub use crate::theme::ThemeEntry;
 
 pub const LOCK_SCHEMA: u32 = 1;
 
@@ -20,13 +25,16 @@ pub struct Lock {
     pub components: BTreeMap<String, LockEntry>,
     /// Python packages generated for requirements Home Assistant's set lacks, by attribute.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub python: BTreeMap<String, crate::pypi::Package>,
+    pub python: BTreeMap<String, Package>,
     /// Lovelace cards, by attribute.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub cards: BTreeMap<String, crate::card::CardEntry>,
+    pub cards: BTreeMap<String, CardEntry>,
     /// Themes, by attribute.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub themes: BTreeMap<String, crate::theme_pin::ThemeEntry>,
+    pub themes: BTreeMap<String, ThemeEntry>,
+    /// Entries [`Lock::load`] found invalid and left out: never rendered, never written back.
+    #[serde(skip)]
+    pub refused: Vec<Invalid>,
 }
 
 /// How a pin was established.
@@ -87,6 +95,39 @@ pub struct Patches {
     pub remove_symlinks: Vec<String>,
 }
 
+impl LockEntry {
+    /// What an integration's pin must be for its derivation to be written: the one rule the
+    /// lock's loading, the plan and the Nix writer share.
+    pub fn check(&self) -> Result<(), String> {
+        check_repo(&self.repo)?;
+        if !valid_domain(&self.domain) {
+            return Err(format!(
+                "`domain` `{}` is not a valid Home Assistant domain",
+                self.domain.escape_debug()
+            ));
+        }
+        check_arguments(&self.dependencies).map_err(|e| format!("dependencies: {e}"))?;
+        if let Some((folder, domain)) = &self.patches.rename_folder
+            && !valid_rename(folder, domain)
+        {
+            return Err(format!(
+                "`rename_folder` `{}` → `{}` is not one folder and a domain",
+                folder.escape_debug(),
+                domain.escape_debug()
+            ));
+        }
+        // nixpkgs' hook passes the list unquoted: one name is all it can carry (several are
+        // relaxed in the manifest instead), and structured attributes would hide `domain`.
+        if self.ignore_version_requirement.len() > 1 {
+            return Err(format!(
+                "several names for `ignoreVersionRequirement` ({}): nixpkgs' hook can pass only one; the next online run relaxes them in the manifest instead",
+                self.ignore_version_requirement.join(", ")
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Patches {
     /// Every relaxation as (requirement, relaxed), sorted, whatever manifest it is in.
     pub fn relaxations(&self) -> Vec<(String, String)> {
@@ -128,55 +169,44 @@ impl Phases {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Meta {
-    pub description: Option<String>,
-    pub homepage: Option<String>,
-    /// SPDX identifier.
-    pub license: Option<String>,
-    pub changelog: Option<String>,
-}
-
-impl Meta {
-    /// The derivation's `meta` from what GitHub says of the repository and the release.
-    pub fn from_github(
-        repo: &crate::forge::RepoId,
-        info: &crate::forge::RepoInfo,
-        chosen: &crate::forge::Chosen,
-    ) -> Self {
-        Self {
-            description: info
-                .description
-                .as_deref()
-                .and_then(crate::nixgen::description),
-            homepage: info
-                .homepage
-                .clone()
-                .filter(|h| h.starts_with("http"))
-                .or_else(|| Some(format!("https://github.com/{repo}"))),
-            license: info.license.clone(),
-            changelog: chosen
-                .release
-                .as_ref()
-                .map(|r| format!("https://github.com/{repo}/releases/tag/{}", r.tag_name)),
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AcceptedFinding {
     pub rule: String,
     pub message: String,
 }
 
-/// A folder rename the generator may write: one folder name (no separator, not `.` or `..`)
-/// to a valid domain.
-pub fn valid_rename(folder: &str, domain: &str) -> bool {
-    valid_domain(domain)
-        && !folder.is_empty()
-        && folder != "."
-        && folder != ".."
-        && !folder.contains(['/', '\0'])
+/// An entry that cannot be written as Nix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// `components`, `python`, `cards` or `themes`: the lock's table.
+    pub kind: &'static str,
+    pub attr: String,
+    pub why: String,
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}: {}", self.kind, self.attr.escape_debug(), self.why)
+    }
+}
+
+/// An attribute becomes `pkgs/<attr>/` (`pkgs/python/<attr>/`): a plain name, and one pin's
+/// alone among components, cards and themes.
+fn attribute_of_its_own(
+    kind: &'static str,
+    attr: &str,
+    owner: &mut BTreeMap<String, &'static str>,
+) -> Result<(), String> {
+    if !is_path_attribute(attr) {
+        return Err("the key is not an attribute name ([A-Za-z_][A-Za-z0-9_-]*)".to_owned());
+    }
+    if kind == "python" {
+        return Ok(());
+    }
+    match owner.insert(attr.to_owned(), kind) {
+        Some(other) => Err(format!("the attribute is also one of the lock's {other}")),
+        None => Ok(()),
+    }
 }
 
 #[derive(Debug, Error)]
@@ -202,6 +232,7 @@ impl Lock {
             python: BTreeMap::new(),
             cards: BTreeMap::new(),
             themes: BTreeMap::new(),
+            refused: Vec::new(),
         }
     }
 
@@ -227,123 +258,72 @@ impl Lock {
                 lock.schema
             )));
         }
-        lock.validate().map_err(invalid)?;
+        // One entry that cannot be written as Nix does not stop the others: it is left out
+        // and named, and the run that loads it says so for that attribute.
+        let mut lock = lock;
+        lock.refused = lock.invalid_entries();
+        for refused in lock.refused.clone() {
+            lock.remove(refused.kind, &refused.attr);
+        }
         Ok(lock)
     }
 
-    /// Names that become paths, folder names or Nix identifiers are checked before anything
-    /// is built from them: a hand-edited lock cannot reach outside `pkgs/` or into Nix code.
-    pub fn validate(&self) -> Result<(), String> {
-        let help =
-            "restore it from git, or delete the entry and run `cargo xtask update-components`";
+    /// Every entry that cannot be written as Nix, as (`kind.attr`, attribute, why): the one
+    /// validation, shared by loading (a hand-edited lock cannot reach outside `pkgs/` or into
+    /// Nix code), the plan (an entry that cannot be rendered is a failure, never a file left
+    /// out) and the Nix writer.
+    pub fn invalid_entries(&self) -> Vec<Invalid> {
+        let mut out = Vec::new();
+        let mut owner: BTreeMap<String, &'static str> = BTreeMap::new();
+        let mut note = |kind: &'static str, attr: &String, result: Result<(), String>| {
+            let result = result.and_then(|()| attribute_of_its_own(kind, attr, &mut owner));
+            if let Err(why) = result {
+                out.push(Invalid {
+                    kind,
+                    attr: attr.clone(),
+                    why,
+                });
+            }
+        };
         for (attr, entry) in &self.components {
-            let at = |what: &str| format!("components.{attr}: {what}; {help}");
-            if !is_path_attribute(attr) {
-                return Err(format!(
-                    "the key `{}` is not an attribute name ([A-Za-z_][A-Za-z0-9_-]*); {help}",
-                    attr.escape_debug()
-                ));
-            }
-            if !valid_domain(&entry.domain) {
-                return Err(at(&format!(
-                    "`domain` `{}` is not a valid Home Assistant domain",
-                    entry.domain.escape_debug()
-                )));
-            }
-            if let Some(bad) = entry.dependencies.iter().find(|d| !is_nix_identifier(d)) {
-                return Err(at(&format!(
-                    "the dependency `{}` is not an identifier",
-                    bad.escape_debug()
-                )));
-            }
-            if let Some((folder, domain)) = &entry.patches.rename_folder
-                && !valid_rename(folder, domain)
-            {
-                return Err(at(&format!(
-                    "`rename_folder` `{}` → `{}` is not one folder and a domain",
-                    folder.escape_debug(),
-                    domain.escape_debug()
-                )));
-            }
+            note("components", attr, entry.check());
         }
         for (attr, package) in &self.python {
-            let at = |what: &str| format!("python.{attr}: {what}; {help}");
-            if !is_path_attribute(attr) || package.attr != *attr {
-                return Err(format!(
-                    "the key `python.{}` is not the attribute name of its package; {help}",
-                    attr.escape_debug()
-                ));
-            }
-            if let Some(bad) = package
-                .dependencies
-                .iter()
-                .chain(&package.build_system)
-                .find(|d| !is_nix_identifier(d))
-            {
-                return Err(at(&format!(
-                    "`{}` is not an identifier",
-                    bad.escape_debug()
-                )));
-            }
-            if crate::hash::Sha256Digest::parse(&package.hash).is_err() {
-                return Err(at(&format!(
-                    "`hash` `{}` is not a SHA-256",
-                    package.hash.escape_debug()
-                )));
-            }
+            let same = if package.attr == *attr {
+                package.check()
+            } else {
+                Err(format!("the package's attribute is `{}`", package.attr.escape_debug()))
+            };
+            note("python", attr, same);
         }
+        let mut folders: BTreeMap<String, &String> = BTreeMap::new();
         for (attr, card) in &self.cards {
-            let at = |what: &str| format!("cards.{attr}: {what}; {help}");
-            if !is_path_attribute(attr) || self.components.contains_key(attr) {
-                return Err(format!(
-                    "the key `cards.{}` is not an attribute name of its own; {help}",
-                    attr.escape_debug()
-                ));
-            }
-            let names = card.file_names();
-            if let Some(bad) = names
-                .iter()
-                .copied()
-                .chain([card.entry.as_str()])
-                .chain(card.rewrites.iter().map(|r| r.file.as_str()))
-                .find(|n| !crate::card::valid_file_name(n))
-            {
-                return Err(at(&format!("`{}` is not a file name", bad.escape_debug())));
-            }
-            if !names.contains(&card.entry.as_str()) {
-                return Err(at("the entry is not one of its files"));
-            }
-            if let crate::card::CardFiles::SourceArchive { folder, .. } = &card.files
-                && !(folder.is_empty() || folder == "dist")
-            {
-                return Err(at(&format!(
-                    "`{}` is not the root or `dist`",
-                    folder.escape_debug()
-                )));
-            }
+            let folder = card.folder();
+            let result = card.check().and_then(|()| match folders.get(&folder) {
+                Some(other) => Err(format!(
+                    "the card installs its files in `{folder}/`, as the card `{other}` does: NixOS serves every card from one folder, so the two would collide; keep one of them"
+                )),
+                None => {
+                    folders.insert(folder.clone(), attr);
+                    Ok(())
+                }
+            });
+            note("cards", attr, result);
         }
         for (attr, theme) in &self.themes {
-            if !is_path_attribute(attr)
-                || self.components.contains_key(attr)
-                || self.cards.contains_key(attr)
-            {
-                return Err(format!(
-                    "the key `themes.{}` is not an attribute name of its own; {help}",
-                    attr.escape_debug()
-                ));
-            }
-            if let Some(bad) = theme
-                .files
-                .iter()
-                .find(|f| !crate::theme_pin::valid_theme_path(f))
-            {
-                return Err(format!(
-                    "themes.{attr}: `{}` is not a theme file's path; {help}",
-                    bad.escape_debug()
-                ));
-            }
+            note("themes", attr, theme.check());
         }
-        Ok(())
+        out
+    }
+
+    /// Drops an entry of any kind (an invalid one: see [`Self::invalid_entries`]).
+    pub fn remove(&mut self, kind: &str, attr: &str) {
+        match kind {
+            "components" => drop(self.components.remove(attr)),
+            "python" => drop(self.python.remove(attr)),
+            "cards" => drop(self.cards.remove(attr)),
+            _ => drop(self.themes.remove(attr)),
+        }
     }
 
     /// The lock's text. An error (never an empty text) when it cannot be serialised: an empty

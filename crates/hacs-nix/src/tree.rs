@@ -145,6 +145,13 @@ impl Tree {
         String::from_utf8_lossy(&name).into_owned()
     }
 
+    /// The paths of the tree's files (symlinks left out), relative to its root, in name order.
+    pub fn file_paths(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        walk(self.root(), "", &mut out);
+        out
+    }
+
     pub fn root(&self) -> &Node {
         &self.root
     }
@@ -214,5 +221,23 @@ fn count(node: &Node, stats: &mut TreeStats) {
             stats.directories += 1;
             entries.values().for_each(|child| count(child, stats));
         }
+    }
+}
+
+fn walk(node: &Node, prefix: &str, out: &mut Vec<String>) {
+    match node {
+        Node::Directory(entries) => {
+            for (name, child) in entries {
+                let name = String::from_utf8_lossy(name);
+                let path = if prefix.is_empty() {
+                    name.into_owned()
+                } else {
+                    format!("{prefix}/{name}")
+                };
+                walk(child, &path, out);
+            }
+        }
+        Node::File(_) => out.push(prefix.to_owned()),
+        Node::Symlink { .. } => {}
     }
 }

@@ -25,6 +25,7 @@ use crate::pyset::PythonSet;
 
 mod frontend;
 mod missing;
+mod renderable;
 
 pub use missing::{PYTHON_FINDINGS, resolve_packaging};
 
@@ -213,6 +214,7 @@ where
             python: BTreeMap::new(),
             cards: BTreeMap::new(),
             themes: BTreeMap::new(),
+            refused: Vec::new(),
         },
         ..Draft::default()
     };
@@ -436,6 +438,7 @@ impl Draft {
     /// The files the new lock generates, compared with what is on disk. Components no longer
     /// wanted are dropped (the others were carried over in `requests`).
     fn into_plan(mut self, old: &Lock, existing: &Existing, set: Option<&PythonSet>) -> Plan {
+        self.keep_renderable(old);
         // Components finish in any order; the plan reads the same whatever it was.
         self.failures.sort_by(|a, b| a.attr.cmp(&b.attr));
         let (writes, removals) = files(&self.lock, old, existing, &mut self.failures);

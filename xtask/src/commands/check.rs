@@ -158,7 +158,7 @@ fn frontend_findings(
     label: &str,
 ) -> Vec<Finding> {
     use hacs_nix::finding::Location;
-    let paths = hacs_nix::card::file_paths(tree);
+    let paths = tree.file_paths();
     let hacs = tree
         .read_file("hacs.json")
         .ok()
@@ -171,50 +171,84 @@ fn frontend_findings(
             format!("{label}: {file}")
         })
     };
-    match card {
-        Some(name) => match hacs_nix::plugin::locate(name, hacs.as_ref(), None, &paths) {
-            Ok(source) => {
-                eprint(&format!(
-                    "card: `{}` with {} file(s) HACS installs ({})\n",
-                    source.entry(),
-                    source.files().len(),
-                    source.files().join(", ")
-                ));
-                Vec::new()
-            }
-            Err(e) => vec![Finding::error(
-                e.rule_id(),
+    let Some(name) = card else {
+        return theme_findings(tree, &paths, hacs.as_ref(), label, &at);
+    };
+    match hacs_nix::card::rule::locate(name, hacs.as_ref(), None, &paths) {
+        Ok(source) => {
+            eprint(&format!(
+                "card: `{}` with {} file(s) HACS installs ({})\n",
+                source.entry(),
+                source.files().len(),
+                source.files().join(", ")
+            ));
+            Vec::new()
+        }
+        // A source archive cannot show the release's assets, where HACS looks first and
+        // where built cards usually are: say so rather than call the card missing.
+        Err(e) if !hacs.as_ref().is_some_and(|h| h.content_in_root) => {
+            let names = e
+                .looked_for
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let first = e.looked_for.first().map(String::as_str).unwrap_or_default();
+            vec![Finding::warning(
+                "plugin-card-in-release",
+                at("."),
+                format!(
+                    "none of {names} is in this source's root or `dist/`; HACS looks first among the release's assets and takes the first of these names it finds there (`{first}` if the release ships it), and `update-components` pins the card from there; this source cannot show the release's assets"
+                ),
+                "check that the release has an asset of one of these names; if none has, publish one or name the file in hacs.json's `filename`",
+            )]
+        }
+        Err(e) => vec![Finding::error(
+            e.rule_id(),
+            at("."),
+            e.to_string(),
+            "with content_in_root HACS takes the card from the repository's root only: put one of these files there, or name it in hacs.json's `filename`",
+        )],
+    }
+}
+
+/// A theme: HACS's rule for what it installs, and each file Home Assistant loads checked.
+fn theme_findings(
+    tree: &mut hacs_nix::tree::Tree,
+    paths: &[String],
+    hacs: Option<&manifest::HacsJson>,
+    label: &str,
+    at: &dyn Fn(&str) -> hacs_nix::finding::Location,
+) -> Vec<Finding> {
+    let content_in_root = hacs.is_some_and(|h| h.content_in_root);
+    let found = match hacs_nix::theme::rule::theme_files(paths, content_in_root) {
+        Ok(found) => found,
+        Err(e) => {
+            return vec![Finding::error(
+                "theme-none",
                 at("."),
                 e.to_string(),
-                "HACS would not install this card: publish one of these files in a release, the root or dist/, or name it in hacs.json's `filename`",
-            )],
-        },
-        None => {
-            let files = hacs_nix::theme::theme_files(
-                &paths,
-                hacs.as_ref().is_some_and(|h| h.content_in_root),
-            );
-            if files.is_empty() {
-                return vec![Finding::error(
-                    "theme-none",
-                    at("."),
-                    "no theme file HACS would install (themes/*.yaml, or *.yaml at the root with content_in_root)",
-                    "put the themes in themes/<name>.yaml",
-                )];
-            }
-            let mut findings = Vec::new();
-            for file in files {
-                let bytes = tree.read_file(&file).ok().flatten().unwrap_or_default();
-                let shown = if label.is_empty() {
-                    file.clone()
-                } else {
-                    format!("{label}: {file}")
-                };
-                findings.extend(hacs_nix::theme::check_theme(&shown, &bytes).1);
-            }
-            findings
+                "put the themes in themes/<name>.yaml (sub-folders are fine)",
+            )];
         }
+    };
+    eprint(&format!(
+        "theme: {} file(s) HACS installs, {} loaded as themes ({})\n",
+        found.files.len(),
+        found.loaded.len(),
+        found.loaded.join(", ")
+    ));
+    let mut findings = Vec::new();
+    for file in &found.loaded {
+        let bytes = tree.read_file(file).ok().flatten().unwrap_or_default();
+        let shown = if label.is_empty() {
+            file.clone()
+        } else {
+            format!("{label}: {file}")
+        };
+        findings.extend(hacs_nix::theme::rule::check_theme(&shown, &bytes).1);
     }
+    findings
 }
 
 fn finish(

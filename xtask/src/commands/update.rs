@@ -191,7 +191,7 @@ pub fn run_add(args: AddArgs) -> Result<ExitCode, Failure> {
     let attr = match (args.attr, listed_domain, kind) {
         (Some(attr), _, _) => attr,
         (None, _, config::Kind::Card | config::Kind::Theme) => attr_from_repo(&repo, kind),
-        (None, Some(domain), _) if config::is_path_attribute(&domain) => domain,
+        (None, Some(domain), _) if hacs_nix::names::is_path_attribute(&domain) => domain,
         (None, _, _) => domain_of(&github(&common)?, &repo)?,
     };
     if let Some(why) = config::reserved_attribute(&attr) {
@@ -202,7 +202,7 @@ pub fn run_add(args: AddArgs) -> Result<ExitCode, Failure> {
             Some("choose another name with --attr"),
         ));
     }
-    if !config::is_path_attribute(&attr) || components.entries.contains_key(&attr) {
+    if !hacs_nix::names::is_path_attribute(&attr) || components.entries.contains_key(&attr) {
         return Err(Failure::could_not_run(
             "add-attr",
             format!("`{attr}` is taken or not a valid attribute name"),

@@ -57,7 +57,17 @@ pub fn lint(options: &LintOptions) -> Vec<Finding> {
     };
     let lock_path = pkgs.join("components.lock.json");
     let lock = match Lock::load(&lock_path) {
-        Ok(lock) => lock,
+        Ok(lock) => {
+            for refused in &lock.refused {
+                findings.push(Finding::error(
+                    "lint-lock-invalid",
+                    Location::file(show(&lock_path)),
+                    format!("{refused}: the entry cannot be written as Nix"),
+                    "restore it from git, or delete the entry and run update-components",
+                ));
+            }
+            lock
+        }
         Err(e) => {
             findings.push(Finding::error(
                 "lint-lock-invalid",

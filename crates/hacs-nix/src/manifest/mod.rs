@@ -15,6 +15,7 @@ pub use hacs::{HacsJson, check_hacs_json};
 pub use json::{Document, MAX_JSON_BYTES, parse};
 
 use crate::finding::{Finding, Location};
+use crate::names::valid_domain;
 
 /// The facts of a manifest the rest of the pipeline needs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -31,18 +32,6 @@ pub struct Manifest {
     pub issue_tracker: Option<String>,
     pub codeowners: Vec<String>,
     pub iot_class: Option<String>,
-}
-
-/// Home Assistant core's `valid_domain`: `^(?!.+__)(?!_)[\da-z_]+(?<!_)$`. Also what makes a
-/// domain safe as a folder name and as a word in nixpkgs' install phase.
-pub fn valid_domain(domain: &str) -> bool {
-    !domain.is_empty()
-        && domain
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        && !domain.starts_with('_')
-        && !domain.ends_with('_')
-        && !domain.contains("__")
 }
 
 /// A checked file: its typed value when it could be read, and every finding.

@@ -420,6 +420,27 @@ pub struct Package {
 }
 
 impl Package {
+    /// What a generated package must be for its derivation to be written: the one rule the
+    /// lock's loading, the plan and the Nix writer share.
+    pub fn check(&self) -> Result<(), String> {
+        if !crate::names::is_path_attribute(&self.attr)
+            || crate::names::RESERVED_ARGUMENTS.contains(&self.attr.as_str())
+        {
+            return Err(format!(
+                "`{}` cannot be a generated package's attribute",
+                self.attr.escape_debug()
+            ));
+        }
+        crate::names::check_arguments(self.build_system.iter().chain(&self.dependencies))?;
+        if crate::hash::Sha256Digest::parse(&self.hash).is_err() {
+            return Err(format!(
+                "`hash` `{}` is not a SHA-256",
+                self.hash.escape_debug()
+            ));
+        }
+        Ok(())
+    }
+
     /// How it is built, for people: `sdist, setuptools` or `pure-Python wheel`.
     pub fn built_from(&self) -> String {
         if self.extension == "whl" {

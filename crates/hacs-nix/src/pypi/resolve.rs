@@ -329,13 +329,13 @@ async fn one(
     choice: &PythonChoice,
     locked: Option<&Package>,
 ) -> Result<Got, String> {
-    if !crate::config::is_nix_identifier(&req.normalized) {
+    if !crate::names::is_nix_identifier(&req.normalized) {
         return Err(format!(
             "`{}` cannot be a Nix attribute name: package it by hand",
             req.normalized
         ));
     }
-    if crate::config::RESERVED_ARGUMENTS.contains(&req.normalized.as_str()) {
+    if crate::names::RESERVED_ARGUMENTS.contains(&req.normalized.as_str()) {
         return Err(format!(
             "a generated package called `{}` would shadow the `{}` argument the generated files take; it cannot be generated: package it by hand in an overlay of Home Assistant's Python set",
             req.normalized, req.normalized

@@ -11,7 +11,7 @@ use crate::card::{self, CardEntry};
 use crate::config::{Components, Kind};
 use crate::forge::{Choice, GitHub, RepoId};
 use crate::lock::Lock;
-use crate::theme_pin::{self, ThemeEntry};
+use crate::theme::{self, ThemeEntry};
 
 /// What the plan reads of a card's or a theme's pin.
 pub(super) trait Pinned: Clone + PartialEq {
@@ -72,7 +72,7 @@ impl Draft {
                 Kind::Theme,
                 options,
                 |repo, choice, previous| async move {
-                    theme_pin::pin_theme(github, &repo, &choice, previous.as_ref())
+                    theme::pin_theme(github, &repo, &choice, previous.as_ref())
                         .await
                         .map_err(|e| (e.rule_id().to_owned(), e.to_string()))
                 },

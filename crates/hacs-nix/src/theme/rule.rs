@@ -1,5 +1,6 @@
 //! HACS's rule for themes and what a theme file must be for Home Assistant to load it: the
-//! files are `themes/*.yaml` (the root's `*.yaml` with `content_in_root`); each parses as one
+//! files are everything under `themes/` (one root `.yaml` with `content_in_root`); each
+//! `.yaml` Home Assistant loads parses as one
 //! YAML document whose top level maps theme names to their definitions (mappings of
 //! variables; Home Assistant's `frontend: themes:` merges them by name).
 //!
@@ -11,22 +12,84 @@ use saphyr::{LoadableYamlNode, Yaml};
 
 use crate::finding::{Finding, Location};
 
-/// The theme files HACS installs from a tree's paths (relative to the repository's root).
-pub fn theme_files(paths: &[String], content_in_root: bool) -> Vec<String> {
-    let mut files: Vec<String> = paths
+/// What HACS installs of a theme repository, and what Home Assistant loads of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThemeFiles {
+    /// Every file installed, relative to the repository's root, in name order.
+    pub files: Vec<String>,
+    /// The files `!include_dir_merge_named` loads as themes: the `.yaml` files, hidden ones
+    /// and `secrets.yaml` left out as Home Assistant leaves them out.
+    pub loaded: Vec<String>,
+}
+
+/// Why a repository holds no theme HACS would install.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoTheme {
+    #[error(
+        "no theme file HACS would install: HACS takes a repository as a theme only when a `.yaml` file is under `themes/` (sub-folders included), and none is"
+    )]
+    NoThemesFolder,
+    #[error(
+        "no theme file Home Assistant would load: every `.yaml` under `themes/` is hidden (a name starting with `.`) or `secrets.yaml`"
+    )]
+    NothingLoaded,
+    #[error(
+        "no theme file HACS would install: with `content_in_root` HACS takes the first `.yaml` of the repository's root, and there is none (dotfiles such as `.yamllint.yaml` are tool settings, not themes)"
+    )]
+    NoRootYaml,
+}
+
+/// HACS's theme rule (`repositories/theme.py`, `base.py`'s `gather_files_to_download`): the
+/// repository is a theme when a path starts with `themes/` and ends with `.yaml`; everything
+/// under `themes/` is downloaded, sub-folders kept (Home Assistant's
+/// `!include_dir_merge_named` reads them recursively, and `!include` reaches files beside a
+/// theme). With `content_in_root`, HACS's filter keeps one `.yaml`: here the first of the root
+/// in name order, dotfiles excluded (HACS's own filter would take whatever `.yaml` its tree
+/// lists first, `.pre-commit-config.yaml` included, which is never a theme).
+pub fn theme_files(paths: &[String], content_in_root: bool) -> Result<ThemeFiles, NoTheme> {
+    let mut paths: Vec<&String> = paths.iter().collect();
+    paths.sort();
+    if !paths
+        .iter()
+        .any(|p| p.starts_with("themes/") && p.ends_with(".yaml"))
+    {
+        return Err(NoTheme::NoThemesFolder);
+    }
+    if content_in_root {
+        let first = paths
+            .iter()
+            .find(|p| !p.contains('/') && !p.starts_with('.') && is_yaml_name(p))
+            .ok_or(NoTheme::NoRootYaml)?;
+        return Ok(ThemeFiles {
+            files: vec![(*first).clone()],
+            loaded: vec![(*first).clone()],
+        });
+    }
+    let files: Vec<String> = paths
+        .iter()
+        .filter(|p| p.starts_with("themes/"))
+        .map(|p| (*p).clone())
+        .collect();
+    let loaded: Vec<String> = files
         .iter()
         .filter(|p| {
-            let name = if content_in_root {
-                Some(p.as_str()).filter(|p| !p.contains('/'))
-            } else {
-                p.strip_prefix("themes/").filter(|n| !n.contains('/'))
-            };
-            name.is_some_and(|n| n.ends_with(".yaml") && n.len() > ".yaml".len())
+            let under = &p["themes/".len()..];
+            is_yaml_name(under.rsplit('/').next().unwrap_or_default())
+                && !under.split('/').any(|part| part.starts_with('.'))
+                && !under.ends_with("/secrets.yaml")
+                && under != "secrets.yaml"
         })
         .cloned()
         .collect();
-    files.sort();
-    files
+    if loaded.is_empty() {
+        return Err(NoTheme::NothingLoaded);
+    }
+    Ok(ThemeFiles { files, loaded })
+}
+
+/// `<something>.yaml`, as Home Assistant's `*.yaml` pattern matches it.
+fn is_yaml_name(name: &str) -> bool {
+    name.ends_with(".yaml") && name.len() > ".yaml".len()
 }
 
 /// The theme names a file defines, and what is wrong with it.
@@ -158,11 +221,53 @@ mod tests {
             "themes/a.yaml",
             "themes/b.yml",
             "themes/x/c.yaml",
+            "themes/x/logo.png",
+            "themes/.hidden/d.yaml",
+            "themes/secrets.yaml",
             "root.yaml",
             "themes/.yaml",
         ]);
-        assert_eq!(theme_files(&paths, false), strings(&["themes/a.yaml"]));
-        assert_eq!(theme_files(&paths, true), strings(&["root.yaml"]));
+        let all = theme_files(&paths, false).unwrap();
+        // Everything under themes/ is installed; Home Assistant loads the visible `.yaml`.
+        assert_eq!(
+            all.files,
+            strings(&[
+                "themes/.hidden/d.yaml",
+                "themes/.yaml",
+                "themes/a.yaml",
+                "themes/b.yml",
+                "themes/secrets.yaml",
+                "themes/x/c.yaml",
+                "themes/x/logo.png",
+            ])
+        );
+        assert_eq!(all.loaded, strings(&["themes/a.yaml", "themes/x/c.yaml"]));
+        // A theme only in a sub-folder is a theme.
+        let nested = strings(&["themes/windows10/light.yaml", "themes/windows10/dark.yaml"]);
+        assert_eq!(theme_files(&nested, false).unwrap().loaded.len(), 2);
+        // content_in_root: the first root `.yaml`, dotfiles skipped.
+        let rooted = strings(&[
+            ".pre-commit-config.yaml",
+            ".yamllint.yaml",
+            "b.yaml",
+            "a.yaml",
+            "themes/t.yaml",
+        ]);
+        let one = theme_files(&rooted, true).unwrap();
+        assert_eq!((one.files, one.loaded), (strings(&["a.yaml"]), strings(&["a.yaml"])));
+        assert_eq!(
+            theme_files(&strings(&[".yamllint.yaml", "themes/t.yaml"]), true),
+            Err(NoTheme::NoRootYaml)
+        );
+        // HACS's validation wants a `.yaml` under themes/, content_in_root or not.
+        assert_eq!(
+            theme_files(&strings(&["a.yaml"]), true),
+            Err(NoTheme::NoThemesFolder)
+        );
+        assert_eq!(
+            theme_files(&strings(&["themes/.x.yaml"]), false),
+            Err(NoTheme::NothingLoaded)
+        );
     }
 
     #[test]

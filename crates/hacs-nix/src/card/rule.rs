@@ -3,9 +3,11 @@
 //!
 //! The rule, as HACS applies it: the candidate names are `hacs.json`'s `filename` alone when
 //! set, else `<repo without "lovelace-">.js`, `<repo>.js`, `<repo>.umd.js`, `<repo>-bundle.js`.
-//! Unless `content_in_root`, the first asset of the release named like a candidate wins and
-//! every asset of that release is downloaded. Otherwise, per candidate in order, the
-//! repository's root (all root `*.js` are downloaded), then `dist/` (all its files).
+//! Unless `content_in_root`, the first candidate name that one of the release's assets has
+//! wins, and every asset of that release is downloaded. Otherwise, per candidate in order, the
+//! repository's root (all root `*.js` are downloaded), then, without `content_in_root` only,
+//! `dist/` (all its files). (`custom_components/hacs/repositories/plugin.py`,
+//! `update_filenames`; `base.py`, `gather_files_to_download`.)
 
 use serde::{Deserialize, Serialize};
 
@@ -98,7 +100,9 @@ pub fn locate(
     let mut places = Vec::new();
     if !content_in_root && let Some(assets) = assets {
         places.push("the release's assets".to_owned());
-        if let Some(entry) = assets.iter().find(|a| wanted.contains(a)) {
+        // HACS's order: the first candidate name some asset has, not the first asset that
+        // has some candidate name (`[f for f in valid_filenames for asset in assets …][0]`).
+        if let Some(entry) = wanted.iter().find(|name| assets.contains(name)) {
             return Ok(CardSource::ReleaseAssets {
                 entry: entry.clone(),
                 files: assets.to_vec(),
@@ -116,7 +120,9 @@ pub fn locate(
         .map(str::to_owned)
         .collect();
     places.push("the repository's root".to_owned());
-    places.push("`dist/`".to_owned());
+    if !content_in_root {
+        places.push("`dist/`".to_owned());
+    }
     for name in &wanted {
         if root.contains(name) {
             return Ok(CardSource::Root {
@@ -124,7 +130,8 @@ pub fn locate(
                 files: root,
             });
         }
-        if dist.contains(name) {
+        // HACS looks in `dist/` only without `content_in_root`.
+        if !content_in_root && dist.contains(name) {
             return Ok(CardSource::Dist {
                 entry: name.clone(),
                 files: dist,
@@ -295,6 +302,24 @@ mod tests {
             ),
             Ok(CardSource::Root { .. })
         ));
+        // Two assets that both match: the first candidate wins, whatever the assets' order.
+        let assets = strings(&["lovelace-card.js", "card.js"]);
+        assert_eq!(
+            locate("lovelace-card", None, Some(&assets), &[]).map(|s| s.entry().to_owned()),
+            Ok("card.js".to_owned())
+        );
+        // content_in_root with a dist/: the root only.
+        let tree = strings(&["dist/card.js", "card.js", "helper.js"]);
+        assert_eq!(
+            locate("card", Some(&hacs(None, true)), None, &tree),
+            Ok(CardSource::Root {
+                entry: "card.js".to_owned(),
+                files: strings(&["card.js", "helper.js"])
+            })
+        );
+        let e = locate("card", Some(&hacs(None, true)), None, &strings(&["dist/card.js"]))
+            .unwrap_err();
+        assert_eq!(e.places, strings(&["the repository's root"]));
         // filename names the only candidate.
         assert_eq!(
             locate(
