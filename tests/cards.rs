@@ -321,28 +321,183 @@ fn every_hacs_card_case_pins_builds_and_serves_its_files() {
     assert_eq!(text.matches("error[").count(), 1, "{text}");
 }
 
+/// HACS's order and `content_in_root`, each shaped like the real case: two assets that both
+/// match (the first candidate wins, whatever order the release lists them in), and a card with
+/// `content_in_root` whose `dist/` also holds the file (the root wins; `dist/` is never read).
+#[test]
+fn the_first_candidate_wins_and_content_in_root_means_the_root() {
+    let mut case = Case::new();
+    let work = tempfile::tempdir().unwrap();
+    let short = b"customElements.define('twin-card', X);".to_vec();
+    let long = b"// the other build".to_vec();
+    case.frontend_repo(
+        "someone/lovelace-twin-card",
+        "1.0.0",
+        &[("lovelace-twin-card.js", &long), ("twin-card.js", &short)],
+        &[],
+        None,
+    );
+    let rooted = case.frontend_repo(
+        "someone/rooted-card",
+        "2.0.0",
+        &[],
+        &[
+            ("rooted-card.js", "root build"),
+            ("helper.js", "helper"),
+            ("dist/rooted-card.js", "dist build"),
+        ],
+        Some(r#"{"name": "Rooted", "content_in_root": true}"#),
+    );
+    case.want(
+        "[twin]\nrepo = \"someone/lovelace-twin-card\"\nkind = \"card\"\n\n\
+         [rooted]\nrepo = \"someone/rooted-card\"\nkind = \"card\"\n",
+    );
+    let out = case.run(&["update-components"]);
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    let lock = lock(&case);
+    let twin = &lock["cards"]["twin"];
+    assert_eq!(twin["entry"], "twin-card.js", "{twin}");
+    let rooted_entry = &lock["cards"]["rooted"];
+    assert_eq!(rooted_entry["files"]["folder"], "", "{rooted_entry}");
+    assert_eq!(
+        rooted_entry["files"]["files"],
+        json!(["helper.js", "rooted-card.js"])
+    );
+
+    // Installed by bash: the twin's entry is the short name, both assets beside it.
+    let mut urls = BTreeMap::new();
+    for asset in twin["files"]["assets"].as_array().unwrap() {
+        let name = asset["name"].as_str().unwrap();
+        let path = work.path().join(format!("served-{name}"));
+        std::fs::write(&path, if name == "twin-card.js" { &short } else { &long }).unwrap();
+        urls.insert(asset["url"].as_str().unwrap().to_owned(), path);
+    }
+    let drv = evaluate(&case.pkgs(), "twin", &urls, None);
+    assert_eq!(drv["passthru"]["entrypoint"], "twin-card/twin-card.js");
+    let out_dir = work.path().join("out-twin");
+    install(drv["installPhase"].as_str().unwrap(), None, &out_dir).unwrap();
+    assert_eq!(std::fs::read(out_dir.join("twin-card/twin-card.js")).unwrap(), short);
+    assert!(out_dir.join("twin-card/lovelace-twin-card.js").is_file());
+
+    let archive_path = work.path().join("rooted.tar.gz");
+    std::fs::write(&archive_path, &rooted).unwrap();
+    let unpack = tempfile::tempdir().unwrap();
+    let src = oracle::fetchzip_unpack(&archive_path, true, unpack.path());
+    let drv = evaluate(&case.pkgs(), "rooted", &BTreeMap::new(), Some(&src));
+    let out_dir = work.path().join("out-rooted");
+    install(drv["installPhase"].as_str().unwrap(), Some(&src), &out_dir).unwrap();
+    assert_eq!(
+        listing(&out_dir),
+        ["rooted-card/helper.js", "rooted-card/rooted-card.js"]
+    );
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("rooted-card/rooted-card.js")).unwrap(),
+        "root build"
+    );
+    for attr in ["twin", "rooted"] {
+        let text = std::fs::read_to_string(case.pkgs().join(attr).join("default.nix")).unwrap();
+        insta::assert_snapshot!(format!("card-rule-{attr}"), text);
+    }
+}
+
+/// Two cards whose files would land in one folder: the second cannot be written. It fails
+/// with the reason and is not pinned; `pkgs/default.nix` does not call it, so `pkgs/`
+/// evaluates with real `nix-instantiate` (it used to call a file never written).
+#[test]
+fn a_pin_that_cannot_be_written_fails_and_pkgs_still_evaluates() {
+    let mut case = Case::new();
+    case.frontend_repo(
+        "someone/lovelace-clock",
+        "1.0.0",
+        &[("clock.js", b"one")],
+        &[],
+        None,
+    );
+    case.frontend_repo(
+        "other/clock",
+        "1.0.0",
+        &[("clock.js", b"two")],
+        &[],
+        None,
+    );
+    case.want(
+        "[a-clock]\nrepo = \"someone/lovelace-clock\"\nkind = \"card\"\n\n\
+         [b-clock]\nrepo = \"other/clock\"\nkind = \"card\"\n",
+    );
+    let out = case.run(&["update-components"]);
+    let text = shown(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("error[lock-entry-invalid]")
+            && text.contains("b-clock")
+            && text.contains("as the card `a-clock` does")
+            && text.contains("not pinned"),
+        "{text}"
+    );
+    assert!(!text.contains("kept"), "nothing was kept: {text}");
+    let lock = lock(&case);
+    assert!(lock["cards"].get("b-clock").is_none(), "{lock}");
+    assert!(!case.pkgs().join("b-clock").exists());
+    let index = support::nixos::eval_json(&format!(
+        "builtins.attrNames (import {}/default.nix {{ callPackage = p: a: builtins.pathExists p; }})",
+        case.pkgs().display()
+    ));
+    assert_eq!(index, json!(["a-clock"]));
+    let every_file = support::nixos::eval_json(&format!(
+        "builtins.all (x: x) (builtins.attrValues (import {}/default.nix {{ callPackage = p: a: builtins.pathExists p; }}))",
+        case.pkgs().display()
+    ));
+    assert_eq!(every_file, json!(true));
+}
+
 #[test]
 fn themes_are_checked_pinned_and_installed() {
     let mut case = Case::new();
     let work = tempfile::tempdir().unwrap();
     let latte = "catppuccin-latte:\n  primary-color: \"#8839ef\"\n  modes:\n    dark:\n      text: \"#fff\"\n";
+    let vars = "primary-color: \"#8caaee\"\n";
+    // Everything under themes/ is HACS's download: the file a theme `!include`s by relative
+    // path and the notes beside it come along.
     let archive = case.frontend_repo(
         "catppuccin/home-assistant",
         "v2.1.2",
         &[],
         &[
             ("themes/catppuccin.yaml", latte),
-            ("themes/frappe.yaml", "frappe: !include frappe-vars.yaml\n"),
+            ("themes/frappe.yaml", "frappe: !include frappe-vars.yml\n"),
+            ("themes/frappe-vars.yml", vars),
             ("README.md", "r"),
             ("themes/notes.txt", "n"),
         ],
         None,
     );
+    // A real catalogue theme's shape: every file in a sub-folder of themes/, none beside it.
+    let light = "Windows 10 Light:\n  primary-color: \"#0078d7\"\n";
+    let windows_archive = case.frontend_repo(
+        "mikosoft83/hass-windows10-themes",
+        "1.1",
+        &[],
+        &[
+            ("themes/windows10/light.yaml", light),
+            ("themes/windows10/dark.yaml", "Windows 10 Dark:\n  primary-color: \"#000\"\n"),
+            ("themes/windows10/icons/start.svg", "<svg/>"),
+            ("README.md", "r"),
+        ],
+        None,
+    );
+    // content_in_root: the first root `.yaml` only; the linters' dotfiles and the other root
+    // files are no themes (the broken `zz.yaml` is never read).
     case.frontend_repo(
         "someone/rooted-theme",
         "1.0",
         &[],
-        &[("rooted.yaml", "rooted:\n  a: b\n")],
+        &[
+            (".pre-commit-config.yaml", "repos: []\n"),
+            (".yamllint.yaml", "extends: default\n"),
+            ("rooted.yaml", "rooted:\n  a: b\n"),
+            ("zz.yaml", "zz: [1, 2\n"),
+            ("themes/rooted.yaml", "rooted:\n  a: b\n"),
+        ],
         Some(r#"{"name": "R", "content_in_root": true}"#),
     );
     case.frontend_repo(
@@ -361,6 +516,7 @@ fn themes_are_checked_pinned_and_installed() {
     );
     case.want(
         "[catppuccin]\nrepo = \"catppuccin/home-assistant\"\nkind = \"theme\"\n\n\
+         [windows]\nrepo = \"mikosoft83/hass-windows10-themes\"\nkind = \"theme\"\n\n\
          [rooted]\nrepo = \"someone/rooted-theme\"\nkind = \"theme\"\n\n\
          [broken]\nrepo = \"someone/broken-theme\"\nkind = \"theme\"\n\n\
          [none]\nrepo = \"someone/no-theme\"\nkind = \"theme\"\n",
@@ -373,22 +529,33 @@ fn themes_are_checked_pinned_and_installed() {
         "{text}"
     );
     assert!(
-        text.contains("error[theme-none]") && text.contains("`themes/*.yaml`"),
+        text.contains("error[theme-none]") && text.contains("a `.yaml` file is under `themes/`"),
         "{text}"
     );
+    assert_eq!(text.matches("error[").count(), 2, "{text}");
     let lock = lock(&case);
     let themes = &lock["themes"];
     assert_eq!(
         themes.as_object().unwrap().keys().collect::<Vec<_>>(),
-        ["catppuccin", "rooted"]
+        ["catppuccin", "rooted", "windows"]
     );
     let cat = &themes["catppuccin"];
     assert_eq!(
         cat["files"],
-        json!(["themes/catppuccin.yaml", "themes/frappe.yaml"])
+        json!([
+            "themes/catppuccin.yaml",
+            "themes/frappe-vars.yml",
+            "themes/frappe.yaml",
+            "themes/notes.txt"
+        ])
     );
     assert_eq!(cat["themes"], json!(["catppuccin-latte", "frappe"]));
     assert_eq!(themes["rooted"]["files"], json!(["rooted.yaml"]));
+    assert_eq!(themes["rooted"]["themes"], json!(["rooted"]));
+    assert_eq!(
+        themes["windows"]["themes"],
+        json!(["Windows 10 Dark", "Windows 10 Light"])
+    );
     let archive_path = work.path().join("theme.tar.gz");
     std::fs::write(&archive_path, &archive).unwrap();
     assert_eq!(
@@ -396,25 +563,57 @@ fn themes_are_checked_pinned_and_installed() {
         to_sri(&oracle::fetchzip_hash(&archive_path, true))
     );
 
+    // The derivation is named by its attribute, not by the repository (`home-assistant`).
     let text = std::fs::read_to_string(case.pkgs().join("catppuccin/default.nix")).unwrap();
     insta::assert_snapshot!("theme-catppuccin", text);
     let unpack = tempfile::tempdir().unwrap();
     let src = oracle::fetchzip_unpack(&archive_path, true, unpack.path());
     let drv = evaluate(&case.pkgs(), "catppuccin", &BTreeMap::new(), Some(&src));
+    assert_eq!(drv["pname"], "catppuccin");
     assert_eq!(drv["passthru"], json!({ "isHomeAssistantTheme": true }));
     assert_eq!(drv["src"]["tag"], "v2.1.2");
-    assert_eq!(drv["index"], json!(["catppuccin", "rooted"]));
+    assert_eq!(drv["index"], json!(["catppuccin", "rooted", "windows"]));
     let out_dir = work.path().join("out");
     install(drv["installPhase"].as_str().unwrap(), Some(&src), &out_dir).unwrap();
-    let mut installed: Vec<String> = std::fs::read_dir(out_dir.join("themes"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    installed.sort();
-    assert_eq!(installed, ["catppuccin.yaml", "frappe.yaml"]);
+    let theme_dir = out_dir.join("themes/catppuccin");
     assert_eq!(
-        std::fs::read_to_string(out_dir.join("themes/catppuccin.yaml")).unwrap(),
+        listing(&out_dir.join("themes")),
+        [
+            "catppuccin/catppuccin.yaml",
+            "catppuccin/frappe-vars.yml",
+            "catppuccin/frappe.yaml",
+            "catppuccin/notes.txt"
+        ]
+    );
+    assert_eq!(
+        std::fs::read_to_string(theme_dir.join("catppuccin.yaml")).unwrap(),
         latte
+    );
+    // The relative `!include` resolves beside the file that names it.
+    assert_eq!(
+        std::fs::read_to_string(theme_dir.join("frappe-vars.yml")).unwrap(),
+        vars
+    );
+
+    // The nested theme keeps its sub-folders.
+    let windows_path = work.path().join("windows.tar.gz");
+    std::fs::write(&windows_path, &windows_archive).unwrap();
+    let unpack = tempfile::tempdir().unwrap();
+    let src = oracle::fetchzip_unpack(&windows_path, true, unpack.path());
+    let drv = evaluate(&case.pkgs(), "windows", &BTreeMap::new(), Some(&src));
+    let out_dir = work.path().join("out-windows");
+    install(drv["installPhase"].as_str().unwrap(), Some(&src), &out_dir).unwrap();
+    assert_eq!(
+        listing(&out_dir.join("themes")),
+        [
+            "windows/windows10/dark.yaml",
+            "windows/windows10/icons/start.svg",
+            "windows/windows10/light.yaml"
+        ]
+    );
+    insta::assert_snapshot!(
+        "theme-windows-nested",
+        std::fs::read_to_string(case.pkgs().join("windows/default.nix")).unwrap()
     );
 
     let out = case.run(&["lint"]);
@@ -424,6 +623,30 @@ fn themes_are_checked_pinned_and_installed() {
         2,
         "only the two never pinned: {text}"
     );
+}
+
+/// Every file under `dir`, as relative paths in name order.
+fn listing(dir: &Path) -> Vec<String> {
+    fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap()).collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
+            if entry.file_type().unwrap().is_dir() {
+                walk(&entry.path(), &path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, "", &mut out);
+    out
 }
 
 #[test]
@@ -505,14 +728,29 @@ fn check_learns_the_card_and_theme_rules() {
         "{}",
         shown(&out)
     );
+    // A source without the card: HACS looks among the release's assets first, which a source
+    // cannot show; the check says what HACS would take from there.
     let out = case.run(&["check", card.to_str().unwrap(), "--card", "other-card"]);
+    let text = shown(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("warning[plugin-card-in-release]")
+            && text.contains("`other-card.js`, `other-card.umd.js`, `other-card-bundle.js`")
+            && text.contains("(`other-card.js` if the release ships it)")
+            && text.contains("`update-components` pins the card from there"),
+        "{text}"
+    );
+    // With content_in_root HACS never looks at the release: no card is an error.
+    std::fs::write(card.join("hacs.json"), r#"{"name": "C", "content_in_root": true}"#).unwrap();
+    let out = case.run(&["check", card.to_str().unwrap(), "--card", "lovelace-card-mod"]);
     let text = shown(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(
-        text.contains("error[plugin-no-card]")
-            && text.contains("`other-card.js`, `other-card.umd.js`, `other-card-bundle.js`"),
-        "{text}"
+        text.contains("error[plugin-no-card]") && text.contains("the repository's root")
+            && !text.contains("`dist/`"),
+        "content_in_root never reads dist/: {text}"
     );
+    std::fs::remove_file(card.join("hacs.json")).unwrap();
 
     let theme = dir.path().join("theme");
     std::fs::create_dir_all(theme.join("themes")).unwrap();
@@ -532,7 +770,21 @@ fn check_learns_the_card_and_theme_rules() {
             .code(),
         Some(0)
     );
-    std::fs::remove_file(theme.join("themes/good.yaml")).unwrap();
+    // A theme only in a sub-folder is a theme, as HACS takes it.
+    std::fs::create_dir_all(theme.join("themes/nested")).unwrap();
+    std::fs::rename(theme.join("themes/good.yaml"), theme.join("themes/nested/good.yaml")).unwrap();
+    let out = case.run(&["check", theme.to_str().unwrap(), "--theme"]);
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    assert!(shown(&out).contains("themes/nested/good.yaml"), "{}", shown(&out));
+    // content_in_root: the first root `.yaml`, never a linter's dotfile.
+    std::fs::write(theme.join(".yamllint.yaml"), "extends: default\n").unwrap();
+    std::fs::write(theme.join("root.yaml"), "root:\n  a: b\n").unwrap();
+    std::fs::write(theme.join("hacs.json"), r#"{"name": "T", "content_in_root": true}"#).unwrap();
+    let out = case.run(&["check", theme.to_str().unwrap(), "--theme"]);
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    assert!(shown(&out).contains("1 loaded as themes (root.yaml)"), "{}", shown(&out));
+    std::fs::remove_file(theme.join("hacs.json")).unwrap();
+    std::fs::remove_dir_all(theme.join("themes")).unwrap();
     let out = case.run(&["check", theme.to_str().unwrap(), "--theme"]);
     assert!(shown(&out).contains("error[theme-none]"), "{}", shown(&out));
 }

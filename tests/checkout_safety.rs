@@ -176,13 +176,62 @@ fn a_lock_that_names_a_path_outside_is_refused() {
     std::fs::write(&path, serde_json::to_string_pretty(&lock).unwrap()).unwrap();
     let out = case.run(&["update-components", "--offline"]);
     let text = shown(&out);
-    assert_eq!(out.status.code(), Some(2), "{text}");
+    // The entry is left out and named; the others are untouched by it.
+    assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(
-        text.contains("components.lock.json") && text.contains("../victim"),
+        text.contains("error[lock-entry-invalid]")
+            && text.contains("components.lock.json")
+            && text.contains("../victim")
+            && text.contains("not pinned"),
         "{text}"
     );
+    let written = self::lock(&case);
+    assert!(written["components"].get("../victim").is_none(), "{written}");
+    assert!(written["components"].get("alpha").is_some(), "{written}");
     assert!(
         victim.join("precious").exists(),
         "nothing outside pkgs/ is touched"
     );
+}
+
+/// The lock's entries and the Nix writer follow one rule. An entry with two
+/// `ignoreVersionRequirement` names (nixpkgs' hook can pass one) used to load, fail to render,
+/// stay called from `pkgs/default.nix` without its file (nix-instantiate: "getting status of
+/// …/pkgs/alpha") and be reported `kept`. Now the run fails that component, says it is not
+/// pinned, and `pkgs/` evaluates with real `nix-instantiate`, every file it calls read.
+#[test]
+fn an_entry_that_cannot_be_rendered_fails_its_component_and_pkgs_evaluates() {
+    let case = two_components();
+    let out = case.run(&["update-components"]);
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    let path = case.pkgs().join("components.lock.json");
+    let mut lock = lock(&case);
+    lock["components"]["alpha"]["ignore_version_requirement"] = serde_json::json!(["aiohttp", "yarl"]);
+    std::fs::write(&path, serde_json::to_string_pretty(&lock).unwrap()).unwrap();
+    std::fs::remove_dir_all(case.pkgs().join("alpha")).unwrap();
+
+    let out = case.run(&["update-components", "--offline"]);
+    let text = shown(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("error[lock-entry-invalid]")
+            && text.contains("components.alpha")
+            && text.contains("several names for `ignoreVersionRequirement` (aiohttp, yarl)")
+            && text.contains("not pinned"),
+        "{text}"
+    );
+    assert!(!text.contains("kept"), "alpha was not kept: {text}");
+    let index = support::nixos::eval_json(&format!(
+        "builtins.mapAttrs (_: f: builtins.attrNames (builtins.functionArgs f)) (import {}/default.nix {{ callPackage = p: _: import p; }})",
+        case.pkgs().display()
+    ));
+    assert_eq!(
+        index.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["beta"],
+        "{index}"
+    );
+    // The lint agrees: alpha is wanted and not pinned, and nothing else is wrong.
+    let out = case.run(&["lint"]);
+    let text = shown(&out);
+    assert!(text.contains("error[lint-unpinned]") && text.contains("`alpha`"), "{text}");
 }

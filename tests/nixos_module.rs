@@ -261,7 +261,9 @@ fn assert_served(evaluated: &Evaluated, config_dir: &Path) {
         .strip_prefix("!include_dir_merge_named ")
         .unwrap_or_else(|| panic!("{include}"));
     assert_eq!(
-        std::fs::read_to_string(Path::new(folder).join("catppuccin.yaml")).unwrap(),
+        // `!include_dir_merge_named` reads the folder recursively: each theme in its own
+        // folder, named by its attribute (`add` named it after the repository).
+        std::fs::read_to_string(Path::new(folder).join("home-assistant/catppuccin.yaml")).unwrap(),
         THEME
     );
 }

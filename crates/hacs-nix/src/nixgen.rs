@@ -428,39 +428,7 @@ pub fn render_card(entry: &CardEntry) -> Result<String, NixgenError> {
         nix_string(nix_version(&entry.version))
     ));
     let folder_word = shell_words([folder.as_str()]);
-    let copy = match &entry.files {
-        CardFiles::ReleaseAssets { .. } => {
-            out.push_str("  dontUnpack = true;\n\n");
-            // Each file's store path and its name, quoted by Nix.
-            format!(
-                "    ${{lib.concatMapStrings (f: \"cp -- ${{f.src}} \\\"$out\\\"/{folder_word}/${{lib.escapeShellArg f.name}}\\n\") files}}"
-            )
-        }
-        CardFiles::SourceArchive {
-            is_tag,
-            reference,
-            hash,
-            folder: from,
-            files,
-            ..
-        } => {
-            write_source_archive(&mut out, owner, repo, *is_tag, reference, hash);
-            let paths: Vec<String> = files
-                .iter()
-                .map(|f| {
-                    if from.is_empty() {
-                        f.clone()
-                    } else {
-                        format!("{from}/{f}")
-                    }
-                })
-                .collect();
-            format!(
-                "    cp -- {} \"$out\"/{folder_word}",
-                shell_words(paths.iter().map(String::as_str))
-            )
-        }
-    };
+    let copy = write_card_source(&mut out, entry, owner, repo, &folder_word);
     out.push_str("  installPhase = ''\n    runHook preInstall\n\n");
     out.push_str(&format!("    mkdir -p \"$out\"/{folder_word}\n"));
     out.push_str(&copy);
@@ -489,6 +457,50 @@ pub fn render_card(entry: &CardEntry) -> Result<String, NixgenError> {
     ));
     write_meta(&mut out, &entry.meta, &entry.repo);
     Ok(out)
+}
+
+/// A card's `src` (a source archive) or its release's files (`dontUnpack`), and the shell
+/// line that copies the files into the card's folder of `$out`.
+fn write_card_source(
+    out: &mut String,
+    entry: &CardEntry,
+    owner: &str,
+    repo: &str,
+    folder_word: &str,
+) -> String {
+    match &entry.files {
+        CardFiles::ReleaseAssets { .. } => {
+            out.push_str("  dontUnpack = true;\n\n");
+            // Each file's store path and its name, quoted by Nix.
+            format!(
+                "    ${{lib.concatMapStrings (f: \"cp -- ${{f.src}} \\\"$out\\\"/{folder_word}/${{lib.escapeShellArg f.name}}\\n\") files}}"
+            )
+        }
+        CardFiles::SourceArchive {
+            is_tag,
+            reference,
+            hash,
+            folder: from,
+            files,
+            ..
+        } => {
+            write_source_archive(out, owner, repo, *is_tag, reference, hash);
+            let paths: Vec<String> = files
+                .iter()
+                .map(|f| {
+                    if from.is_empty() {
+                        f.clone()
+                    } else {
+                        format!("{from}/{f}")
+                    }
+                })
+                .collect();
+            format!(
+                "    cp -- {} \"$out\"/{folder_word}",
+                shell_words(paths.iter().map(String::as_str))
+            )
+        }
+    }
 }
 
 /// The text of `pkgs/<attr>/default.nix` for a theme: every file HACS installs, from the

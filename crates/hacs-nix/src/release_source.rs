@@ -40,23 +40,41 @@ pub(crate) type Release = (
     Option<HacsJson>,
 );
 
+/// What the plan and the pinning read of a card's or a theme's pin.
+pub trait Pinned: Clone + PartialEq {
+    fn repo(&self) -> &str;
+    fn version(&self) -> &str;
+    fn commit(&self) -> &str;
+}
+
+/// What to do for a card or a theme.
+pub(crate) enum Next<E> {
+    /// GitHub still names the previous pin's commit: it stands, nothing is downloaded.
+    Keep(E),
+    /// A release to pin.
+    Pin(Box<Release>),
+}
+
 /// The release HACS would install for a card or a theme, the repository's facts and
-/// `hacs.json` at its tag; `None` when it is the one `previous` (repository, commit) pins
-/// already.
-pub(crate) async fn choose(
+/// `hacs.json` at its tag; or the previous pin again when it is of this repository and GitHub
+/// names its commit still (one rule for every kind pinned from a tag's source).
+pub(crate) async fn choose<E: Pinned>(
     github: &GitHub,
     repo: &RepoId,
     choice: &Choice,
-    previous: Option<(&String, &String)>,
-) -> Result<Option<Release>, ForgeError> {
+    previous: Option<&E>,
+) -> Result<Next<E>, ForgeError> {
     let (chosen, info, hacs_json) = github.choose_with_file(repo, choice, "hacs.json").await?;
-    if previous.is_some_and(|(r, commit)| *commit == chosen.commit && *r == repo.to_string()) {
-        return Ok(None);
+    if let Some(previous) = previous
+        && previous.commit() == chosen.commit
+        && previous.repo() == repo.to_string()
+    {
+        return Ok(Next::Keep(previous.clone()));
     }
     let hacs = hacs_json
         .as_deref()
         .and_then(|b| manifest::check_hacs_json("hacs.json", b).value);
-    Ok(Some((chosen, info, hacs)))
+    Ok(Next::Pin(Box::new((chosen, info, hacs))))
 }
 
 /// The tag's source archive, downloaded and unpacked as `fetchFromGitHub` unpacks it: the

@@ -23,6 +23,7 @@ use crate::nixgen;
 use crate::pypi;
 use crate::pyset::PythonSet;
 
+mod diff;
 mod frontend;
 mod missing;
 mod renderable;
@@ -874,78 +875,48 @@ fn files(
 }
 
 fn python_changes(old: &Lock, new: &Lock, set: Option<&PythonSet>) -> Vec<PythonChange> {
-    let mut out = Vec::new();
-    for (attr, package) in &new.python {
-        let before = old.python.get(attr);
-        let kind = match before {
-            None => ChangeKind::Added,
-            Some(b) if b.version != package.version || b.hash != package.hash => {
-                ChangeKind::Updated
+    let moved = |a: &pypi::Package, b: &pypi::Package| a.version != b.version || a.hash != b.hash;
+    diff::diff(&old.python, &new.python, moved, |_| false)
+        .into_iter()
+        .map(|d| {
+            let detail = match d.new {
+                Some(package) => package.built_from(),
+                None => d
+                    .old
+                    .and_then(|p| {
+                        let (attr, found) = set?.index().find(&p.pname)?;
+                        Some(format!(
+                            "Home Assistant's set has it now: {attr} {}",
+                            found.version
+                        ))
+                    })
+                    .unwrap_or_else(|| "no component needs it any more".to_owned()),
+            };
+            PythonChange {
+                attr: d.attr.clone(),
+                kind: d.kind,
+                old_version: d.old.map(|p| p.version.clone()),
+                new_version: d.new.map(|p| p.version.clone()),
+                detail,
             }
-            Some(b) if b != package => ChangeKind::Regenerated,
-            Some(_) => continue,
-        };
-        out.push(PythonChange {
-            attr: attr.clone(),
-            kind,
-            old_version: before.map(|b| b.version.clone()),
-            new_version: Some(package.version.clone()),
-            detail: package.built_from(),
-        });
-    }
-    for (attr, package) in &old.python {
-        if new.python.contains_key(attr) {
-            continue;
-        }
-        let in_set = set.and_then(|s| {
-            s.index()
-                .find(&package.pname)
-                .map(|(a, p)| format!("Home Assistant's set has it now: {a} {}", p.version))
-        });
-        out.push(PythonChange {
-            attr: attr.clone(),
-            kind: ChangeKind::Removed,
-            old_version: Some(package.version.clone()),
-            new_version: None,
-            detail: in_set.unwrap_or_else(|| "no component needs it any more".to_owned()),
-        });
-    }
-    out
+        })
+        .collect()
 }
 
 fn changes(old: &Lock, new: &Lock, writes: &BTreeMap<String, String>) -> Vec<Change> {
-    let mut out = Vec::new();
-    for (attr, entry) in &new.components {
-        let change = match old.components.get(attr) {
-            None => Some(ChangeKind::Added),
-            Some(prev) if prev.version != entry.version || prev.hash != entry.hash => {
-                Some(ChangeKind::Updated)
+    let moved = |a: &LockEntry, b: &LockEntry| a.version != b.version || a.hash != b.hash;
+    let rewritten = |attr: &str| writes.contains_key(&format!("{attr}/default.nix"));
+    diff::diff(&old.components, &new.components, moved, rewritten)
+        .into_iter()
+        .map(|d| {
+            let entry = d.new.or(d.old);
+            Change {
+                attr: d.attr.clone(),
+                repo: entry.map(|e| e.repo.clone()).unwrap_or_default(),
+                kind: d.kind,
+                old_version: d.old.map(|e| e.version.clone()),
+                new_version: d.new.map(|e| e.version.clone()),
             }
-            Some(prev) if prev != entry || writes.contains_key(&format!("{attr}/default.nix")) => {
-                Some(ChangeKind::Regenerated)
-            }
-            Some(_) => None,
-        };
-        if let Some(kind) = change {
-            out.push(Change {
-                attr: attr.clone(),
-                repo: entry.repo.clone(),
-                kind,
-                old_version: old.components.get(attr).map(|e| e.version.clone()),
-                new_version: Some(entry.version.clone()),
-            });
-        }
-    }
-    for (attr, entry) in &old.components {
-        if !new.components.contains_key(attr) {
-            out.push(Change {
-                attr: attr.clone(),
-                repo: entry.repo.clone(),
-                kind: ChangeKind::Removed,
-                old_version: Some(entry.version.clone()),
-                new_version: None,
-            });
-        }
-    }
-    out
+        })
+        .collect()
 }

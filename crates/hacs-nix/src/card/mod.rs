@@ -136,3 +136,15 @@ impl CardError {
 pub fn card_folder(repo_name: &str) -> String {
     repo_name.trim_start_matches("lovelace-").to_owned()
 }
+
+impl crate::release_source::Pinned for CardEntry {
+    fn repo(&self) -> &str {
+        &self.repo
+    }
+    fn version(&self) -> &str {
+        &self.version
+    }
+    fn commit(&self) -> &str {
+        &self.commit
+    }
+}

@@ -5,10 +5,11 @@ use std::io::Read;
 
 use super::rule::{self, CardSource};
 use super::{CardEntry, CardError, CardFiles, PinnedFile, card_folder};
-use crate::forge::{Choice, GitHub, RepoId};
+use crate::forge::{Choice, Chosen, GitHub, RepoId};
+use crate::manifest::HacsJson;
 use crate::meta::Meta;
 use crate::names::valid_file_name;
-use crate::release_source::{choose, source_tree};
+use crate::release_source::{Next, choose, source_tree};
 use crate::tree::Tree;
 
 /// Pins `repo` as a card; `previous` is kept without a download when the release's commit is
@@ -19,99 +20,112 @@ pub async fn pin_card(
     choice: &Choice,
     previous: Option<&CardEntry>,
 ) -> Result<(CardEntry, bool), CardError> {
-    let (chosen, info, hacs) =
-        match choose(github, repo, choice, previous.map(|p| (&p.repo, &p.commit))).await? {
-            None => {
-                return previous
-                    .cloned()
-                    .map(|p| (p, false))
-                    .ok_or(CardError::Io("no previous pin".to_owned()));
-            }
-            Some((chosen, info, hacs)) => (chosen, info, hacs),
-        };
+    let (chosen, info, hacs) = match choose(github, repo, choice, previous).await? {
+        Next::Keep(previous) => return Ok((previous, false)),
+        Next::Pin(release) => *release,
+    };
     let assets: Option<Vec<String>> = chosen
         .release
         .as_ref()
         .map(|r| r.assets.iter().map(|a| a.name.clone()).collect());
-    let meta = Meta::from_github(repo, &info, &chosen);
     let located = rule::locate(&repo.repo, hacs.as_ref(), assets.as_deref(), &[]);
     let (entry, files, contents) = match located {
-        Ok(CardSource::ReleaseAssets { entry, files }) => {
-            let release = chosen
-                .release
-                .as_ref()
-                .ok_or_else(|| CardError::Io("no release".to_owned()))?;
-            let mut pinned = Vec::new();
-            let mut contents = Vec::new();
-            for asset in &release.assets {
-                if !valid_file_name(&asset.name) {
-                    return Err(CardError::BadName(asset.name.clone()));
-                }
-                let url = GitHub::asset_url(repo, &release.tag_name, &asset.name);
-                let digest = asset.sha256().map_err(|d| {
-                    CardError::Io(format!(
-                        "asset `{}` has the digest `{d}`, which is not sha256:<hex>",
-                        asset.name
-                    ))
-                })?;
-                let mut file = tempfile::tempfile().map_err(|e| CardError::Io(e.to_string()))?;
-                let (_, sha) = github
-                    .download(&url, Some(asset.size), digest, &mut file, &())
-                    .await?;
-                pinned.push(PinnedFile {
-                    name: asset.name.clone(),
-                    url,
-                    hash: sha.to_sri(),
-                });
-                if asset.name.ends_with(".js") {
-                    let mut bytes = Vec::new();
-                    std::io::Seek::rewind(&mut file).map_err(|e| CardError::Io(e.to_string()))?;
-                    file.read_to_end(&mut bytes)
-                        .map_err(|e| CardError::Io(e.to_string()))?;
-                    contents.push((asset.name.clone(), bytes));
-                }
-            }
-            debug_assert_eq!(files.len(), pinned.len());
-            (entry, CardFiles::ReleaseAssets { assets: pinned }, contents)
-        }
-        _ => {
-            let (mut tree, hash, url) = source_tree(github, repo, &chosen).await?;
-            let paths = tree.file_paths();
-            let source = rule::locate(&repo.repo, hacs.as_ref(), assets.as_deref(), &paths)?;
-            let (folder, entry, names) = match source {
-                CardSource::Root { entry, files } => (String::new(), entry, files),
-                CardSource::Dist { entry, files } => ("dist".to_owned(), entry, files),
-                CardSource::ReleaseAssets { .. } => {
-                    return Err(CardError::Io("unexpected release asset".to_owned()));
-                }
-            };
-            // Only the folder's own files (not its subfolders) are the card's.
-            let names: Vec<String> = names.into_iter().filter(|n| valid_file_name(n)).collect();
-            let contents = scripts_of(&mut tree, &folder, &names, &url)?;
-            let files = CardFiles::SourceArchive {
-                url,
-                is_tag: chosen.is_tag,
-                reference: chosen.reference.clone(),
-                hash,
-                folder,
-                files: names,
-            };
+        Ok(CardSource::ReleaseAssets { entry, .. }) => {
+            let (files, contents) = pin_assets(github, repo, &chosen).await?;
             (entry, files, contents)
         }
+        _ => pin_from_source(github, repo, &chosen, hacs.as_ref(), assets.as_deref()).await?,
     };
     let rewrites = rule::hard_coded_paths(&repo.repo, &card_folder(&repo.repo), &contents);
-    Ok((
-        CardEntry {
-            repo: repo.to_string(),
-            version: chosen.version.clone(),
-            commit: chosen.commit.clone(),
-            entry,
-            files,
-            rewrites,
-            meta,
-        },
-        true,
-    ))
+    let entry = CardEntry {
+        repo: repo.to_string(),
+        version: chosen.version.clone(),
+        commit: chosen.commit.clone(),
+        entry,
+        files,
+        rewrites,
+        meta: Meta::from_github(repo, &info, &chosen),
+    };
+    entry.check().map_err(CardError::Io)?;
+    Ok((entry, true))
+}
+
+/// A card's scripts (`name`, bytes), read for the path rewrite.
+type Scripts = Vec<(String, Vec<u8>)>;
+
+/// Every asset of the release, each downloaded against its digest and pinned with its flat
+/// hash, as HACS downloads them all with the card.
+async fn pin_assets(
+    github: &GitHub,
+    repo: &RepoId,
+    chosen: &Chosen,
+) -> Result<(CardFiles, Scripts), CardError> {
+    let release = chosen
+        .release
+        .as_ref()
+        .ok_or_else(|| CardError::Io("no release".to_owned()))?;
+    let mut pinned = Vec::new();
+    let mut contents = Vec::new();
+    for asset in &release.assets {
+        if !valid_file_name(&asset.name) {
+            return Err(CardError::BadName(asset.name.clone()));
+        }
+        let url = GitHub::asset_url(repo, &release.tag_name, &asset.name);
+        let digest = asset.sha256().map_err(|d| {
+            CardError::Io(format!(
+                "asset `{}` has the digest `{d}`, which is not sha256:<hex>",
+                asset.name
+            ))
+        })?;
+        let mut file = tempfile::tempfile().map_err(|e| CardError::Io(e.to_string()))?;
+        let (_, sha) = github
+            .download(&url, Some(asset.size), digest, &mut file, &())
+            .await?;
+        if asset.name.ends_with(".js") {
+            let mut bytes = Vec::new();
+            std::io::Seek::rewind(&mut file).map_err(|e| CardError::Io(e.to_string()))?;
+            file.read_to_end(&mut bytes)
+                .map_err(|e| CardError::Io(e.to_string()))?;
+            contents.push((asset.name.clone(), bytes));
+        }
+        pinned.push(PinnedFile {
+            name: asset.name.clone(),
+            url,
+            hash: sha.to_sri(),
+        });
+    }
+    Ok((CardFiles::ReleaseAssets { assets: pinned }, contents))
+}
+
+/// The card from the tag's root or `dist/`: the source archive pinned with its NAR hash, the
+/// folder's own files (not its sub-folders) installed.
+async fn pin_from_source(
+    github: &GitHub,
+    repo: &RepoId,
+    chosen: &Chosen,
+    hacs: Option<&HacsJson>,
+    assets: Option<&[String]>,
+) -> Result<(String, CardFiles, Scripts), CardError> {
+    let (mut tree, hash, url) = source_tree(github, repo, chosen).await?;
+    let source = rule::locate(&repo.repo, hacs, assets, &tree.file_paths())?;
+    let (folder, entry, names) = match source {
+        CardSource::Root { entry, files } => (String::new(), entry, files),
+        CardSource::Dist { entry, files } => ("dist".to_owned(), entry, files),
+        CardSource::ReleaseAssets { .. } => {
+            return Err(CardError::Io("unexpected release asset".to_owned()));
+        }
+    };
+    let names: Vec<String> = names.into_iter().filter(|n| valid_file_name(n)).collect();
+    let contents = scripts_of(&mut tree, &folder, &names, &url)?;
+    let files = CardFiles::SourceArchive {
+        url,
+        is_tag: chosen.is_tag,
+        reference: chosen.reference.clone(),
+        hash,
+        folder,
+        files: names,
+    };
+    Ok((entry, files, contents))
 }
 
 /// The card's scripts (`name`, bytes) under `folder`, read for the path rewrite. A file the
@@ -122,7 +136,7 @@ fn scripts_of(
     folder: &str,
     names: &[String],
     url: &str,
-) -> Result<Vec<(String, Vec<u8>)>, CardError> {
+) -> Result<Scripts, CardError> {
     let mut contents = Vec::new();
     for name in names.iter().filter(|n| n.ends_with(".js")) {
         let path = if folder.is_empty() {

@@ -111,3 +111,15 @@ impl ThemeError {
         }
     }
 }
+
+impl crate::release_source::Pinned for ThemeEntry {
+    fn repo(&self) -> &str {
+        &self.repo
+    }
+    fn version(&self) -> &str {
+        &self.version
+    }
+    fn commit(&self) -> &str {
+        &self.commit
+    }
+}

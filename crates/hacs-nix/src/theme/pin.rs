@@ -6,7 +6,7 @@ use super::rule::{check_theme, theme_files};
 use super::{ThemeEntry, ThemeError};
 use crate::forge::{Choice, GitHub, RepoId};
 use crate::meta::Meta;
-use crate::release_source::{SourceError, choose, source_tree};
+use crate::release_source::{Next, SourceError, choose, source_tree};
 
 /// Pins `repo` as a theme; `previous` is kept without a download when the release's commit
 /// is the same. Returns the entry and whether anything was downloaded.
@@ -16,15 +16,12 @@ pub async fn pin_theme(
     choice: &Choice,
     previous: Option<&ThemeEntry>,
 ) -> Result<(ThemeEntry, bool), ThemeError> {
-    let previous_pin = previous.map(|p| (&p.repo, &p.commit));
-    let Some((chosen, info, hacs)) = choose(github, repo, choice, previous_pin)
+    let (chosen, info, hacs) = match choose(github, repo, choice, previous)
         .await
         .map_err(SourceError::from)?
-    else {
-        return previous
-            .cloned()
-            .map(|p| (p, false))
-            .ok_or(ThemeError::Io("no previous pin".to_owned()));
+    {
+        Next::Keep(previous) => return Ok((previous, false)),
+        Next::Pin(release) => *release,
     };
     let content_in_root = hacs.is_some_and(|h| h.content_in_root);
     let (mut tree, hash, _) = source_tree(github, repo, &chosen).await?;

@@ -6,43 +6,13 @@ use std::collections::BTreeMap;
 
 use futures_util::StreamExt;
 
-use super::{Change, ChangeKind, Draft, Failure, UpdateOptions};
-use crate::card::{self, CardEntry};
+use super::{Change, Draft, Failure, UpdateOptions};
+use crate::card;
 use crate::config::{Components, Kind};
 use crate::forge::{Choice, GitHub, RepoId};
 use crate::lock::Lock;
-use crate::theme::{self, ThemeEntry};
-
-/// What the plan reads of a card's or a theme's pin.
-pub(super) trait Pinned: Clone + PartialEq {
-    fn repo(&self) -> &str;
-    fn version(&self) -> &str;
-    fn commit(&self) -> &str;
-}
-
-impl Pinned for CardEntry {
-    fn repo(&self) -> &str {
-        &self.repo
-    }
-    fn version(&self) -> &str {
-        &self.version
-    }
-    fn commit(&self) -> &str {
-        &self.commit
-    }
-}
-
-impl Pinned for ThemeEntry {
-    fn repo(&self) -> &str {
-        &self.repo
-    }
-    fn version(&self) -> &str {
-        &self.version
-    }
-    fn commit(&self) -> &str {
-        &self.commit
-    }
-}
+use crate::release_source::Pinned;
+use crate::theme;
 
 impl Draft {
     pub(super) async fn pin_frontend(
@@ -156,31 +126,15 @@ pub(super) fn frontend_changes(old: &Lock, new: &Lock) -> Vec<Change> {
 }
 
 fn changes_of<E: Pinned>(old: &BTreeMap<String, E>, new: &BTreeMap<String, E>) -> Vec<Change> {
-    let change =
-        |attr: &String, entry: &E, kind, old_version: Option<&E>, new_version: Option<&E>| Change {
-            attr: attr.clone(),
-            repo: entry.repo().to_owned(),
-            kind,
-            old_version: old_version.map(|e| e.version().to_owned()),
-            new_version: new_version.map(|e| e.version().to_owned()),
-        };
-    let mut out = Vec::new();
-    for (attr, entry) in new {
-        let before = old.get(attr);
-        let kind = match before {
-            None => ChangeKind::Added,
-            Some(prev) if prev.version() != entry.version() || prev.commit() != entry.commit() => {
-                ChangeKind::Updated
-            }
-            Some(prev) if prev != entry => ChangeKind::Regenerated,
-            Some(_) => continue,
-        };
-        out.push(change(attr, entry, kind, before, Some(entry)));
-    }
-    for (attr, entry) in old {
-        if !new.contains_key(attr) {
-            out.push(change(attr, entry, ChangeKind::Removed, Some(entry), None));
-        }
-    }
-    out
+    let moved = |a: &E, b: &E| a.version() != b.version() || a.commit() != b.commit();
+    super::diff::diff(old, new, moved, |_| false)
+        .into_iter()
+        .map(|d| Change {
+            attr: d.attr.clone(),
+            repo: d.new.or(d.old).map(|e| e.repo().to_owned()).unwrap_or_default(),
+            kind: d.kind,
+            old_version: d.old.map(|e| e.version().to_owned()),
+            new_version: d.new.map(|e| e.version().to_owned()),
+        })
+        .collect()
 }

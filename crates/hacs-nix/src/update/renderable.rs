@@ -19,9 +19,18 @@ impl Draft {
     pub(super) fn keep_renderable(&mut self, old: &Lock) {
         // A restored pin may meet another (two cards in one folder): a second pass drops what
         // still breaks the rule, with nothing to restore.
+        let mut dropped: Vec<String> = old
+            .refused
+            .iter()
+            .filter(|r| r.kind == "python")
+            .map(|r| r.attr.clone())
+            .collect();
         for pass in 0..2 {
             for invalid in self.lock.invalid_entries() {
                 let restored = pass == 0 && self.restore_entry(old, &invalid);
+                if invalid.kind == "python" && !restored {
+                    dropped.push(invalid.attr.clone());
+                }
                 let outcome = if restored {
                     "the previous pin is kept"
                 } else {
@@ -37,7 +46,7 @@ impl Draft {
                 });
             }
         }
-        self.drop_dangling_python(old);
+        self.drop_dangling_python(old, &dropped);
         for refused in &old.refused {
             let message = format!(
                 "pkgs/components.lock.json: {refused}; the entry was left out of this run"
@@ -92,16 +101,13 @@ impl Draft {
         }
     }
 
-    /// A component whose generated package was dropped would be called without it: it fails
-    /// too, its previous pin kept when that one needs no dropped package.
-    fn drop_dangling_python(&mut self, old: &Lock) {
-        let dropped: Vec<String> = self
-            .packaged
-            .keys()
-            .chain(old.python.keys())
-            .filter(|a| !self.lock.python.contains_key(*a))
-            .cloned()
-            .collect();
+    /// A component whose generated package was dropped as invalid would be called without it:
+    /// it fails too, its previous pin kept when that one needs no dropped package. (A package
+    /// dropped because Home Assistant's set has it now is no such case: the set provides it.)
+    fn drop_dangling_python(&mut self, old: &Lock, dropped: &[String]) {
+        if dropped.is_empty() {
+            return;
+        }
         let needs_dropped =
             |deps: &[String]| deps.iter().find(|d| dropped.contains(d)).cloned();
         let broken: Vec<(String, String)> = self
