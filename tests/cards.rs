@@ -369,14 +369,25 @@ fn the_first_candidate_wins_and_content_in_root_means_the_root() {
     for asset in twin["files"]["assets"].as_array().unwrap() {
         let name = asset["name"].as_str().unwrap();
         let path = work.path().join(format!("served-{name}"));
-        std::fs::write(&path, if name == "twin-card.js" { &short } else { &long }).unwrap();
+        std::fs::write(
+            &path,
+            if name == "twin-card.js" {
+                &short
+            } else {
+                &long
+            },
+        )
+        .unwrap();
         urls.insert(asset["url"].as_str().unwrap().to_owned(), path);
     }
     let drv = evaluate(&case.pkgs(), "twin", &urls, None);
     assert_eq!(drv["passthru"]["entrypoint"], "twin-card/twin-card.js");
     let out_dir = work.path().join("out-twin");
     install(drv["installPhase"].as_str().unwrap(), None, &out_dir).unwrap();
-    assert_eq!(std::fs::read(out_dir.join("twin-card/twin-card.js")).unwrap(), short);
+    assert_eq!(
+        std::fs::read(out_dir.join("twin-card/twin-card.js")).unwrap(),
+        short
+    );
     assert!(out_dir.join("twin-card/lovelace-twin-card.js").is_file());
 
     let archive_path = work.path().join("rooted.tar.gz");
@@ -413,13 +424,7 @@ fn a_pin_that_cannot_be_written_fails_and_pkgs_still_evaluates() {
         &[],
         None,
     );
-    case.frontend_repo(
-        "other/clock",
-        "1.0.0",
-        &[("clock.js", b"two")],
-        &[],
-        None,
-    );
+    case.frontend_repo("other/clock", "1.0.0", &[("clock.js", b"two")], &[], None);
     case.want(
         "[a-clock]\nrepo = \"someone/lovelace-clock\"\nkind = \"card\"\n\n\
          [b-clock]\nrepo = \"other/clock\"\nkind = \"card\"\n",
@@ -479,7 +484,10 @@ fn themes_are_checked_pinned_and_installed() {
         &[],
         &[
             ("themes/windows10/light.yaml", light),
-            ("themes/windows10/dark.yaml", "Windows 10 Dark:\n  primary-color: \"#000\"\n"),
+            (
+                "themes/windows10/dark.yaml",
+                "Windows 10 Dark:\n  primary-color: \"#000\"\n",
+            ),
             ("themes/windows10/icons/start.svg", "<svg/>"),
             ("README.md", "r"),
         ],
@@ -628,7 +636,10 @@ fn themes_are_checked_pinned_and_installed() {
 /// Every file under `dir`, as relative paths in name order.
 fn listing(dir: &Path) -> Vec<String> {
     fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap()).collect();
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap())
+            .collect();
         entries.sort_by_key(|e| e.file_name());
         for entry in entries {
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -741,12 +752,22 @@ fn check_learns_the_card_and_theme_rules() {
         "{text}"
     );
     // With content_in_root HACS never looks at the release: no card is an error.
-    std::fs::write(card.join("hacs.json"), r#"{"name": "C", "content_in_root": true}"#).unwrap();
-    let out = case.run(&["check", card.to_str().unwrap(), "--card", "lovelace-card-mod"]);
+    std::fs::write(
+        card.join("hacs.json"),
+        r#"{"name": "C", "content_in_root": true}"#,
+    )
+    .unwrap();
+    let out = case.run(&[
+        "check",
+        card.to_str().unwrap(),
+        "--card",
+        "lovelace-card-mod",
+    ]);
     let text = shown(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(
-        text.contains("error[plugin-no-card]") && text.contains("the repository's root")
+        text.contains("error[plugin-no-card]")
+            && text.contains("the repository's root")
             && !text.contains("`dist/`"),
         "content_in_root never reads dist/: {text}"
     );
@@ -772,17 +793,33 @@ fn check_learns_the_card_and_theme_rules() {
     );
     // A theme only in a sub-folder is a theme, as HACS takes it.
     std::fs::create_dir_all(theme.join("themes/nested")).unwrap();
-    std::fs::rename(theme.join("themes/good.yaml"), theme.join("themes/nested/good.yaml")).unwrap();
+    std::fs::rename(
+        theme.join("themes/good.yaml"),
+        theme.join("themes/nested/good.yaml"),
+    )
+    .unwrap();
     let out = case.run(&["check", theme.to_str().unwrap(), "--theme"]);
     assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
-    assert!(shown(&out).contains("themes/nested/good.yaml"), "{}", shown(&out));
+    assert!(
+        shown(&out).contains("themes/nested/good.yaml"),
+        "{}",
+        shown(&out)
+    );
     // content_in_root: the first root `.yaml`, never a linter's dotfile.
     std::fs::write(theme.join(".yamllint.yaml"), "extends: default\n").unwrap();
     std::fs::write(theme.join("root.yaml"), "root:\n  a: b\n").unwrap();
-    std::fs::write(theme.join("hacs.json"), r#"{"name": "T", "content_in_root": true}"#).unwrap();
+    std::fs::write(
+        theme.join("hacs.json"),
+        r#"{"name": "T", "content_in_root": true}"#,
+    )
+    .unwrap();
     let out = case.run(&["check", theme.to_str().unwrap(), "--theme"]);
     assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
-    assert!(shown(&out).contains("1 loaded as themes (root.yaml)"), "{}", shown(&out));
+    assert!(
+        shown(&out).contains("1 loaded as themes (root.yaml)"),
+        "{}",
+        shown(&out)
+    );
     std::fs::remove_file(theme.join("hacs.json")).unwrap();
     std::fs::remove_dir_all(theme.join("themes")).unwrap();
     let out = case.run(&["check", theme.to_str().unwrap(), "--theme"]);

@@ -186,7 +186,10 @@ fn a_lock_that_names_a_path_outside_is_refused() {
         "{text}"
     );
     let written = self::lock(&case);
-    assert!(written["components"].get("../victim").is_none(), "{written}");
+    assert!(
+        written["components"].get("../victim").is_none(),
+        "{written}"
+    );
     assert!(written["components"].get("alpha").is_some(), "{written}");
     assert!(
         victim.join("precious").exists(),
@@ -206,7 +209,8 @@ fn an_entry_that_cannot_be_rendered_fails_its_component_and_pkgs_evaluates() {
     assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
     let path = case.pkgs().join("components.lock.json");
     let mut lock = lock(&case);
-    lock["components"]["alpha"]["ignore_version_requirement"] = serde_json::json!(["aiohttp", "yarl"]);
+    lock["components"]["alpha"]["ignore_version_requirement"] =
+        serde_json::json!(["aiohttp", "yarl"]);
     std::fs::write(&path, serde_json::to_string_pretty(&lock).unwrap()).unwrap();
     std::fs::remove_dir_all(case.pkgs().join("alpha")).unwrap();
 
@@ -233,5 +237,8 @@ fn an_entry_that_cannot_be_rendered_fails_its_component_and_pkgs_evaluates() {
     // The lint agrees: alpha is wanted and not pinned, and nothing else is wrong.
     let out = case.run(&["lint"]);
     let text = shown(&out);
-    assert!(text.contains("error[lint-unpinned]") && text.contains("`alpha`"), "{text}");
+    assert!(
+        text.contains("error[lint-unpinned]") && text.contains("`alpha`"),
+        "{text}"
+    );
 }

@@ -54,13 +54,13 @@ pub mod nar;
 pub mod nixgen;
 pub mod pypi;
 pub mod pyset;
+pub(crate) mod release_source;
 pub mod report;
 pub mod requirement;
 pub mod survey;
 pub mod theme;
 pub mod tree;
 pub mod update;
-pub(crate) mod release_source;
 
 /// The user's cache folder for hacs-nix: `$XDG_CACHE_HOME/hacs-nix`, or `~/.cache/hacs-nix`.
 pub fn cache_home() -> Option<std::path::PathBuf> {

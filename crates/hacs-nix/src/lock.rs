@@ -11,9 +11,7 @@ use thiserror::Error;
 pub use crate::card::{CardEntry, CardFiles, PinnedFile};
 pub use crate::fetch::Fetcher;
 pub use crate::meta::Meta;
-use crate::names::{
-    check_arguments, check_repo, is_path_attribute, valid_domain, valid_rename,
-};
+use crate::names::{check_arguments, check_repo, is_path_attribute, valid_domain, valid_rename};
 pub use crate::pypi::Package;
 pub use crate::theme::ThemeEntry;
 
@@ -186,7 +184,13 @@ pub struct Invalid {
 
 impl std::fmt::Display for Invalid {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}: {}", self.kind, self.attr.escape_debug(), self.why)
+        write!(
+            f,
+            "{}.{}: {}",
+            self.kind,
+            self.attr.escape_debug(),
+            self.why
+        )
     }
 }
 
@@ -292,7 +296,10 @@ impl Lock {
             let same = if package.attr == *attr {
                 package.check()
             } else {
-                Err(format!("the package's attribute is `{}`", package.attr.escape_debug()))
+                Err(format!(
+                    "the package's attribute is `{}`",
+                    package.attr.escape_debug()
+                ))
             };
             note("python", attr, same);
         }

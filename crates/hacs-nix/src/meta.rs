@@ -20,10 +20,7 @@ impl Meta {
         chosen: &crate::forge::Chosen,
     ) -> Self {
         Self {
-            description: info
-                .description
-                .as_deref()
-                .and_then(Self::description),
+            description: info.description.as_deref().and_then(Self::description),
             homepage: info
                 .homepage
                 .clone()

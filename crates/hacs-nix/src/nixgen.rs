@@ -566,8 +566,7 @@ pub fn render_all(
         };
         errors.push((name, NixgenError::Invalid(invalid.why)));
     }
-    let mut rendered = |path: String, attr: String, text: Result<String, NixgenError>| match text
-    {
+    let mut rendered = |path: String, attr: String, text: Result<String, NixgenError>| match text {
         Ok(text) => {
             files.insert(path, text);
             true
@@ -578,17 +577,33 @@ pub fn render_all(
         }
     };
     usable.components.retain(|attr, entry| {
-        rendered(format!("{attr}/default.nix"), attr.clone(), render_component(entry))
+        rendered(
+            format!("{attr}/default.nix"),
+            attr.clone(),
+            render_component(entry),
+        )
     });
     usable.python.retain(|attr, package| {
         let path = format!("python/{attr}/default.nix");
-        rendered(path, format!("python.{attr}"), render_python_package(package))
+        rendered(
+            path,
+            format!("python.{attr}"),
+            render_python_package(package),
+        )
     });
     usable.cards.retain(|attr, card| {
-        rendered(format!("{attr}/default.nix"), attr.clone(), render_card(card))
+        rendered(
+            format!("{attr}/default.nix"),
+            attr.clone(),
+            render_card(card),
+        )
     });
     usable.themes.retain(|attr, theme| {
-        rendered(format!("{attr}/default.nix"), attr.clone(), render_theme(attr, theme))
+        rendered(
+            format!("{attr}/default.nix"),
+            attr.clone(),
+            render_theme(attr, theme),
+        )
     });
     // Components, cards and themes, in one order.
     let components: std::collections::BTreeMap<&str, &[String]> = usable

@@ -12,8 +12,8 @@ use crate::meta::Meta;
 use crate::names::valid_file_name;
 use crate::release_source::SourceError;
 
-pub mod rule;
 mod pin;
+pub mod rule;
 
 pub use pin::pin_card;
 use rule::{HardCoded, NoCard};

@@ -317,8 +317,13 @@ mod tests {
                 files: strings(&["card.js", "helper.js"])
             })
         );
-        let e = locate("card", Some(&hacs(None, true)), None, &strings(&["dist/card.js"]))
-            .unwrap_err();
+        let e = locate(
+            "card",
+            Some(&hacs(None, true)),
+            None,
+            &strings(&["dist/card.js"]),
+        )
+        .unwrap_err();
         assert_eq!(e.places, strings(&["the repository's root"]));
         // filename names the only candidate.
         assert_eq!(

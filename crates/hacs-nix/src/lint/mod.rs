@@ -31,13 +31,31 @@ pub struct LintOptions {
     pub flake_lock: Option<PathBuf>,
 }
 
-/// Lints a checkout.
+/// Lints a checkout: one step per check, each adding its findings.
 pub fn lint(options: &LintOptions) -> Vec<Finding> {
     let mut findings = Vec::new();
     let pkgs = &options.pkgs;
-    let show = |p: &Path| p.display().to_string();
+    let components = read_components(pkgs, &mut findings);
+    let lock = read_lock(pkgs, &mut findings);
+    if let Some(components) = &components {
+        wanted_and_pinned(pkgs, components, &lock, &mut findings);
+    }
+    let generated = generated_files(pkgs, &lock, &mut findings);
+    if let Some(set) = python_set(options, components.as_ref(), &lock, &mut findings) {
+        requirements_still_met(pkgs, components.as_ref(), &lock, &set, &mut findings);
+    }
+    hand_written(options, &generated, &mut findings);
+    findings
+}
+
+fn show(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// `components.toml`, parsed; its errors are findings.
+fn read_components(pkgs: &Path, findings: &mut Vec<Finding>) -> Option<config::Components> {
     let components_path = pkgs.join("components.toml");
-    let components = match std::fs::read_to_string(&components_path) {
+    match std::fs::read_to_string(&components_path) {
         Ok(text) => match config::parse(&show(&components_path), &text) {
             Ok(c) => Some(c),
             Err(errors) => {
@@ -54,9 +72,13 @@ pub fn lint(options: &LintOptions) -> Vec<Finding> {
             ));
             None
         }
-    };
+    }
+}
+
+/// The lock; an entry it leaves out (it cannot be written as Nix) is a finding.
+fn read_lock(pkgs: &Path, findings: &mut Vec<Finding>) -> Lock {
     let lock_path = pkgs.join("components.lock.json");
-    let lock = match Lock::load(&lock_path) {
+    match Lock::load(&lock_path) {
         Ok(lock) => {
             for refused in &lock.refused {
                 findings.push(Finding::error(
@@ -77,81 +99,97 @@ pub fn lint(options: &LintOptions) -> Vec<Finding> {
             ));
             Lock::new()
         }
-    };
+    }
+}
 
-    // Wanted and pinned agree.
-    if let Some(components) = &components {
-        for attr in components.entries.keys().filter(|a| {
-            !lock.components.contains_key(*a)
-                && !lock.cards.contains_key(*a)
-                && !lock.themes.contains_key(*a)
-        }) {
-            findings.push(Finding::error(
-                "lint-unpinned",
+/// Wanted and pinned agree: every wanted attribute pinned, every pin (integration, card,
+/// theme) wanted, of the same kind and repository.
+fn wanted_and_pinned(
+    pkgs: &Path,
+    components: &config::Components,
+    lock: &Lock,
+    findings: &mut Vec<Finding>,
+) {
+    let components_path = pkgs.join("components.toml");
+    let lock_path = pkgs.join("components.lock.json");
+    for attr in components.entries.keys().filter(|a| {
+        !lock.components.contains_key(*a)
+            && !lock.cards.contains_key(*a)
+            && !lock.themes.contains_key(*a)
+    }) {
+        findings.push(Finding::error(
+            "lint-unpinned",
+            Location {
+                file: show(&components_path),
+                key: Some(attr.clone()),
+                ..Location::default()
+            },
+            format!("`{attr}` is wanted but not pinned"),
+            "run `cargo xtask update-components`",
+        ));
+    }
+    // Integrations and cards alike: (attribute, repository, what it is pinned as).
+    let pinned = lock
+        .components
+        .iter()
+        .map(|(a, e)| (a, &e.repo, crate::config::Kind::Integration))
+        .chain(
+            lock.cards
+                .iter()
+                .map(|(a, e)| (a, &e.repo, crate::config::Kind::Card)),
+        )
+        .chain(
+            lock.themes
+                .iter()
+                .map(|(a, e)| (a, &e.repo, crate::config::Kind::Theme)),
+        );
+    for (attr, repo, kind) in pinned {
+        match components.entries.get(attr) {
+            None => findings.push(Finding::error(
+                "lint-not-wanted",
                 Location {
-                    file: show(&components_path),
+                    file: show(&lock_path),
                     key: Some(attr.clone()),
                     ..Location::default()
                 },
-                format!("`{attr}` is wanted but not pinned"),
+                format!("`{attr}` is pinned but no longer in components.toml"),
+                "run `cargo xtask update-components` to remove it",
+            )),
+            Some(wanted) if wanted.kind != kind => findings.push(Finding::error(
+                "lint-kind-changed",
+                Location {
+                    file: show(&lock_path),
+                    key: Some(attr.clone()),
+                    ..Location::default()
+                },
+                format!(
+                    "`{attr}` is pinned as {kind:?} but components.toml wants a {:?}",
+                    wanted.kind
+                ),
                 "run `cargo xtask update-components`",
-            ));
-        }
-        // Integrations and cards alike: (attribute, repository, what it is pinned as).
-        let pinned = lock
-            .components
-            .iter()
-            .map(|(a, e)| (a, &e.repo, crate::config::Kind::Integration))
-            .chain(
-                lock.cards
-                    .iter()
-                    .map(|(a, e)| (a, &e.repo, crate::config::Kind::Card)),
-            );
-        for (attr, repo, kind) in pinned {
-            match components.entries.get(attr) {
-                None => findings.push(Finding::error(
-                    "lint-not-wanted",
-                    Location {
-                        file: show(&lock_path),
-                        key: Some(attr.clone()),
-                        ..Location::default()
-                    },
-                    format!("`{attr}` is pinned but no longer in components.toml"),
-                    "run `cargo xtask update-components` to remove it",
-                )),
-                Some(wanted) if wanted.kind != kind => findings.push(Finding::error(
-                    "lint-kind-changed",
-                    Location {
-                        file: show(&lock_path),
-                        key: Some(attr.clone()),
-                        ..Location::default()
-                    },
-                    format!(
-                        "`{attr}` is pinned as {kind:?} but components.toml wants a {:?}",
-                        wanted.kind
-                    ),
-                    "run `cargo xtask update-components`",
-                )),
-                Some(wanted) if wanted.repo != *repo => findings.push(Finding::error(
-                    "lint-repo-changed",
-                    Location {
-                        file: show(&lock_path),
-                        key: Some(attr.clone()),
-                        ..Location::default()
-                    },
-                    format!(
-                        "`{attr}` is pinned from {repo} but components.toml wants {}",
-                        wanted.repo
-                    ),
-                    "run `cargo xtask update-components`",
-                )),
-                Some(_) => {}
-            }
+            )),
+            Some(wanted) if wanted.repo != *repo => findings.push(Finding::error(
+                "lint-repo-changed",
+                Location {
+                    file: show(&lock_path),
+                    key: Some(attr.clone()),
+                    ..Location::default()
+                },
+                format!(
+                    "`{attr}` is pinned from {repo} but components.toml wants {}",
+                    wanted.repo
+                ),
+                "run `cargo xtask update-components`",
+            )),
+            Some(_) => {}
         }
     }
+}
 
-    // Generated files are exactly what the lock generates.
-    let (files, errors) = nixgen::render_all(&lock);
+/// Generated files are exactly what the lock generates; returns their paths.
+fn generated_files(pkgs: &Path, lock: &Lock, findings: &mut Vec<Finding>) -> BTreeSet<PathBuf> {
+    let lock_path = pkgs.join("components.lock.json");
+    let (files, errors) = nixgen::render_all(lock);
     for (attr, e) in errors {
         let message = if attr.starts_with("python.") {
             format!("{attr}: {e}")
@@ -195,104 +233,125 @@ pub fn lint(options: &LintOptions) -> Vec<Finding> {
             )),
         }
     }
+    expected.into_iter().map(|(p, _)| p).collect()
+}
 
-    // The Python set: present, fresh, and still satisfying every pin; or, with `flake_lock`,
-    // the set of the nixpkgs the user's own flake locks.
+/// The Python set: present, fresh, and still satisfying every pin; or, with `flake_lock`, the
+/// set of the nixpkgs the user's own flake locks; extended with the lock's generated packages.
+fn python_set(
+    options: &LintOptions,
+    components: Option<&config::Components>,
+    lock: &Lock,
+    findings: &mut Vec<Finding>,
+) -> Option<PythonSet> {
+    let pkgs = &options.pkgs;
+    let lock_path = pkgs.join("components.lock.json");
     let snapshot_path = pkgs.join("python-set.json");
     let set = match &options.flake_lock {
-        Some(user_lock) => users_set(options, user_lock, &snapshot_path, &show, &mut findings),
-        None => checkout_set(options, &lock, &snapshot_path, &show, &mut findings),
+        Some(user_lock) => users_set(options, user_lock, &snapshot_path, &show, findings),
+        None => checkout_set(options, lock, &snapshot_path, &show, findings),
     };
     let provided = components
-        .as_ref()
         .map(config::Components::provided)
         .unwrap_or_default();
-    let set = set.map(|set| {
-        findings.extend(python_packages(&lock, &set, &provided, &show(&lock_path)));
+    set.map(|set| {
+        findings.extend(python_packages(lock, &set, &provided, &show(&lock_path)));
         crate::pypi::extend(
             &set,
             &crate::pypi::still_missing(&lock.python, &set, &provided),
         )
-    });
-    if let Some(set) = &set {
-        for (attr, entry) in &lock.components {
-            let manifests: Vec<(String, Vec<String>)> = entry
-                .requirements
-                .iter()
-                .map(|(k, v)| (format!("{attr}: {k}"), v.clone()))
-                .collect();
-            let ignore = components
-                .as_ref()
-                .and_then(|c| c.entries.get(attr))
-                .map(|w| {
-                    w.ignore
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let minimum = entry
-                .home_assistant_min
-                .as_deref()
-                .map(|m| (m, "hacs.json"));
-            let report = deps::resolve(
-                &manifests,
-                minimum,
-                set,
-                &DepsOptions {
-                    ignore,
-                    machine: String::new(),
-                    provided: provided.clone(),
-                },
-            );
-            findings.extend(
-                report
-                    .findings
+    })
+}
+
+/// Every pin's requirements still resolve as the lock records them.
+fn requirements_still_met(
+    pkgs: &Path,
+    components: Option<&config::Components>,
+    lock: &Lock,
+    set: &PythonSet,
+    findings: &mut Vec<Finding>,
+) {
+    let lock_path = pkgs.join("components.lock.json");
+    let provided = components
+        .map(config::Components::provided)
+        .unwrap_or_default();
+    for (attr, entry) in &lock.components {
+        let manifests: Vec<(String, Vec<String>)> = entry
+            .requirements
+            .iter()
+            .map(|(k, v)| (format!("{attr}: {k}"), v.clone()))
+            .collect();
+        let ignore = components
+            .as_ref()
+            .and_then(|c| c.entries.get(attr))
+            .map(|w| {
+                w.ignore
                     .iter()
-                    .filter(|f| f.severity == crate::finding::Severity::Error)
-                    .cloned(),
-            );
-            let extra: BTreeSet<&String> = entry
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let minimum = entry
+            .home_assistant_min
+            .as_deref()
+            .map(|m| (m, "hacs.json"));
+        let report = deps::resolve(
+            &manifests,
+            minimum,
+            set,
+            &DepsOptions {
+                ignore,
+                machine: String::new(),
+                provided: provided.clone(),
+            },
+        );
+        findings.extend(
+            report
+                .findings
+                .iter()
+                .filter(|f| f.severity == crate::finding::Severity::Error)
+                .cloned(),
+        );
+        let extra: BTreeSet<&String> = entry
+            .dependencies
+            .iter()
+            .filter(|d| !report.dependencies.contains(d))
+            .collect();
+        let missing_attrs: Vec<&&String> = extra
+            .iter()
+            .filter(|d| !set.packages.contains_key(d.as_str()))
+            .collect();
+        if report.buildable()
+            && (report
                 .dependencies
                 .iter()
-                .filter(|d| !report.dependencies.contains(d))
-                .collect();
-            let missing_attrs: Vec<&&String> = extra
-                .iter()
-                .filter(|d| !set.packages.contains_key(d.as_str()))
-                .collect();
-            if report.buildable()
-                && (report
-                    .dependencies
-                    .iter()
-                    .any(|d| !entry.dependencies.contains(d))
-                    || !missing_attrs.is_empty()
-                    || report.ignore_version_requirement != entry.ignore_version_requirement
-                    || !same_relaxations(&report.relax_requirements, entry))
-            {
-                findings.push(Finding::error(
-                    "lint-dependencies-changed",
-                    Location { file: show(&lock_path), key: Some(attr.clone()), ..Location::default() },
-                    format!("`{attr}`'s dependencies no longer match Home Assistant's Python set (nixpkgs moved)"),
-                    "run `cargo xtask update-components` to re-resolve them",
-                ));
-            }
+                .any(|d| !entry.dependencies.contains(d))
+                || !missing_attrs.is_empty()
+                || report.ignore_version_requirement != entry.ignore_version_requirement
+                || !same_relaxations(&report.relax_requirements, entry))
+        {
+            findings.push(Finding::error(
+                "lint-dependencies-changed",
+                Location { file: show(&lock_path), key: Some(attr.clone()), ..Location::default() },
+                format!("`{attr}`'s dependencies no longer match Home Assistant's Python set (nixpkgs moved)"),
+                "run `cargo xtask update-components` to re-resolve them",
+            ));
         }
     }
+}
 
-    // Hand-written Nix elsewhere.
-    let generated: BTreeSet<PathBuf> = expected.iter().map(|(p, _)| p.clone()).collect();
+/// Hand-written Nix elsewhere in the checkout, scanned.
+fn hand_written(options: &LintOptions, generated: &BTreeSet<PathBuf>, findings: &mut Vec<Finding>) {
     let roots = if options.scan.is_empty() {
         vec![options.root.clone()]
     } else {
         options.scan.clone()
     };
-    for file in nix_files(&roots, &generated) {
+    for file in nix_files(&roots, generated) {
         if let Ok(text) = std::fs::read_to_string(&file) {
             findings.extend(scan::scan(&show(&file), &text));
         }
     }
-    findings
 }
 
 /// The generated Python packages of the lock, re-checked against Home Assistant's set offline:

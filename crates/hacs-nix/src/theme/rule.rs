@@ -254,7 +254,10 @@ mod tests {
             "themes/t.yaml",
         ]);
         let one = theme_files(&rooted, true).unwrap();
-        assert_eq!((one.files, one.loaded), (strings(&["a.yaml"]), strings(&["a.yaml"])));
+        assert_eq!(
+            (one.files, one.loaded),
+            (strings(&["a.yaml"]), strings(&["a.yaml"]))
+        );
         assert_eq!(
             theme_files(&strings(&[".yamllint.yaml", "themes/t.yaml"]), true),
             Err(NoTheme::NoRootYaml)

@@ -131,7 +131,11 @@ fn changes_of<E: Pinned>(old: &BTreeMap<String, E>, new: &BTreeMap<String, E>) -
         .into_iter()
         .map(|d| Change {
             attr: d.attr.clone(),
-            repo: d.new.or(d.old).map(|e| e.repo().to_owned()).unwrap_or_default(),
+            repo: d
+                .new
+                .or(d.old)
+                .map(|e| e.repo().to_owned())
+                .unwrap_or_default(),
             kind: d.kind,
             old_version: d.old.map(|e| e.version().to_owned()),
             new_version: d.new.map(|e| e.version().to_owned()),

@@ -48,9 +48,8 @@ impl Draft {
         }
         self.drop_dangling_python(old, &dropped);
         for refused in &old.refused {
-            let message = format!(
-                "pkgs/components.lock.json: {refused}; the entry was left out of this run"
-            );
+            let message =
+                format!("pkgs/components.lock.json: {refused}; the entry was left out of this run");
             if self.lock.pins(&refused.attr) {
                 self.findings
                     .entry(refused.attr.clone())
@@ -108,8 +107,7 @@ impl Draft {
         if dropped.is_empty() {
             return;
         }
-        let needs_dropped =
-            |deps: &[String]| deps.iter().find(|d| dropped.contains(d)).cloned();
+        let needs_dropped = |deps: &[String]| deps.iter().find(|d| dropped.contains(d)).cloned();
         let broken: Vec<(String, String)> = self
             .lock
             .components
