@@ -112,6 +112,11 @@ fn wanted_and_pinned(
 ) {
     let components_path = pkgs.join("components.toml");
     let lock_path = pkgs.join("components.lock.json");
+    let in_lock = |attr: &String| Location {
+        file: show(&lock_path),
+        key: Some(attr.clone()),
+        ..Location::default()
+    };
     for attr in components.entries.keys().filter(|a| {
         !lock.components.contains_key(*a)
             && !lock.cards.contains_key(*a)
@@ -147,21 +152,13 @@ fn wanted_and_pinned(
         match components.entries.get(attr) {
             None => findings.push(Finding::error(
                 "lint-not-wanted",
-                Location {
-                    file: show(&lock_path),
-                    key: Some(attr.clone()),
-                    ..Location::default()
-                },
+                in_lock(attr),
                 format!("`{attr}` is pinned but no longer in components.toml"),
                 "run `cargo xtask update-components` to remove it",
             )),
             Some(wanted) if wanted.kind != kind => findings.push(Finding::error(
                 "lint-kind-changed",
-                Location {
-                    file: show(&lock_path),
-                    key: Some(attr.clone()),
-                    ..Location::default()
-                },
+                in_lock(attr),
                 format!(
                     "`{attr}` is pinned as {kind:?} but components.toml wants a {:?}",
                     wanted.kind
@@ -170,11 +167,7 @@ fn wanted_and_pinned(
             )),
             Some(wanted) if wanted.repo != *repo => findings.push(Finding::error(
                 "lint-repo-changed",
-                Location {
-                    file: show(&lock_path),
-                    key: Some(attr.clone()),
-                    ..Location::default()
-                },
+                in_lock(attr),
                 format!(
                     "`{attr}` is pinned from {repo} but components.toml wants {}",
                     wanted.repo
