@@ -428,3 +428,67 @@ fn a_package_named_like_a_builder_argument_is_not_generated() {
         "{text}"
     );
 }
+
+/// The cap is per requirement tree: twenty components, each needing one package the set
+/// lacks, all pin (a cap of 16 over the whole run refused four of them, depending on what else
+/// the checkout held), while one requirement whose tree would take 17 packages is refused
+/// with the packages it would have taken.
+#[test]
+fn the_cap_is_per_requirement_tree_not_per_run() {
+    let names: Vec<String> = (1..=20).map(|i| format!("lib-{i:02}")).collect();
+    let leaves: Vec<String> = (1..=16).map(|i| format!("leaf-{i:02}")).collect();
+    let mut projects: Vec<(String, Vec<Served>)> = Vec::new();
+    for name in names.iter().chain(&leaves) {
+        let module = name.replace('-', "_");
+        let (file, bytes) = wheel(name, "1.0", &[], &[module.as_str()]);
+        projects.push((name.clone(), vec![Served::new(file, bytes)]));
+    }
+    let leaf_refs: Vec<&str> = leaves.iter().map(String::as_str).collect();
+    let (file, bytes) = wheel("greedy-lib", "1.0", &leaf_refs, &["greedy_lib"]);
+    projects.push(("greedy-lib".to_owned(), vec![Served::new(file, bytes)]));
+    let borrowed: Vec<(&str, Vec<Served>)> = projects
+        .iter()
+        .map(|(n, s)| (n.as_str(), s.clone()))
+        .collect();
+    let index = serve_index(&borrowed);
+
+    let mut case = Case::new();
+    let mut wanted = String::new();
+    for (i, name) in names.iter().enumerate() {
+        let domain = format!("small_{i:02}");
+        case.source_release(
+            &format!("o/{domain}"),
+            "1.0.0",
+            "Needs one package",
+            source_component(&domain, &[name.as_str()]),
+        );
+        wanted.push_str(&format!("[{domain}]\nrepo = \"o/{domain}\"\n\n"));
+    }
+    case.source_release(
+        "o/greedy",
+        "1.0.0",
+        "Needs a package that needs sixteen more",
+        source_component("greedy", &["greedy-lib"]),
+    );
+    wanted.push_str("[greedy]\nrepo = \"o/greedy\"\n");
+    case.want(&wanted);
+    let out = run(&case, &index.url, &["update-components"]);
+    let text = shown(&out);
+    assert_eq!(out.status.code(), Some(1), "only greedy fails: {text}");
+    let lock: serde_json::Value =
+        serde_json::from_str(&read(&case.pkgs().join("components.lock.json"))).unwrap();
+    for i in 0..20 {
+        let domain = format!("small_{i:02}");
+        assert!(
+            lock["components"].get(&domain).is_some(),
+            "{domain} is pinned: {text}"
+        );
+    }
+    assert!(lock["components"].get("greedy").is_none(), "{text}");
+    assert_eq!(lock["python"].as_object().unwrap().len(), 20, "{text}");
+    assert!(
+        text.contains("its requirement tree would generate 17 packages (greedy-lib, leaf-01,")
+            && text.contains("more than the limit of 16 per requirement"),
+        "{text}"
+    );
+}

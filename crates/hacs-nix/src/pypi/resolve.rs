@@ -17,7 +17,9 @@ use crate::requirement::{self, Containment, Requirement};
 pub struct Limits {
     /// Levels of requirements below the component's own.
     pub depth: usize,
-    /// Packages generated at most.
+    /// Packages generated at most for one requirement tree (a component's missing requirement
+    /// and everything it pulls in): a typo cannot package half the index, and a checkout's
+    /// other components never change a component's verdict.
     pub count: usize,
 }
 
@@ -87,13 +89,19 @@ pub async fn package_missing(
         }
     }
     let mut queued: BTreeSet<String> = queue.iter().map(|(r, _)| r.normalized.clone()).collect();
+    let roots: Vec<String> = queued.iter().cloned().collect();
+    // A bound on the whole walk: it is reached only when some tree is over the per-tree cap
+    // (the trees together cannot hold more), which `cap_each_tree` then refuses.
+    let walk_bound = limits
+        .count
+        .saturating_mul(roots.len().max(1))
+        .saturating_add(1);
     while let Some((req, depth)) = queue.pop_front() {
-        if out.packages.len() >= limits.count {
+        if out.packages.len() >= walk_bound {
             out.refused.insert(
                 req.normalized.clone(),
                 format!(
-                    "more than {} packages would be generated; package it by hand or raise nothing: the limit keeps a typo from packaging half the index",
-                    limits.count
+                    "not looked at: the requirement trees of this run reach more than {walk_bound} packages"
                 ),
             );
             continue;
@@ -187,6 +195,7 @@ pub async fn package_missing(
             );
         }
     }
+    cap_each_tree(&mut out, &roots, limits.count);
     for (attr, package) in &mut out.packages {
         package.needed_by = needed_by
             .get(attr)
@@ -194,6 +203,48 @@ pub async fn package_missing(
             .unwrap_or_default();
     }
     out
+}
+
+/// The generated packages `root` reaches, itself included, in name order.
+fn tree_of(packages: &BTreeMap<String, Package>, root: &str) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(attr) = stack.pop() {
+        if let Some(package) = packages.get(&attr)
+            && seen.insert(attr)
+        {
+            stack.extend(package.dependencies.iter().cloned());
+        }
+    }
+    seen
+}
+
+/// The cap, per requirement tree: a missing requirement whose tree would generate more than
+/// `count` packages is refused with the packages it would have taken; what no other tree
+/// needs goes with it.
+fn cap_each_tree(out: &mut Packaged, roots: &[String], count: usize) {
+    let mut kept_roots = Vec::new();
+    for root in roots {
+        let tree = tree_of(&out.packages, root);
+        if tree.len() > count {
+            let names: Vec<String> = tree.into_iter().collect();
+            out.refused.insert(
+                root.clone(),
+                format!(
+                    "its requirement tree would generate {} packages ({}), more than the limit of {count} per requirement that keeps a typo from packaging half the index: package some of them by hand (`[python.<name>] provided = true` in components.toml names one you provide)",
+                    names.len(),
+                    names.join(", ")
+                ),
+            );
+        } else if out.packages.contains_key(root) {
+            kept_roots.push(root.clone());
+        }
+    }
+    let needed: BTreeSet<String> = kept_roots
+        .iter()
+        .flat_map(|r| tree_of(&out.packages, r))
+        .collect();
+    out.packages.retain(|attr, _| needed.contains(attr));
 }
 
 /// Every cycle among the generated packages' dependencies, each as its members in order

@@ -157,14 +157,10 @@ async fn judge_packaging(results: &mut [RepoResult], set: &PythonSet, index: Opt
     let reached = pypi::reach(index);
     let refused: BTreeMap<String, String> = match reached {
         Ok((index, client)) => {
-            // The whole catalogue's needs: no cap on the count, the usual depth.
-            let context = pypi::resolve::Context {
-                limits: pypi::resolve::Limits {
-                    depth: pypi::resolve::Limits::default().depth,
-                    count: usize::MAX,
-                },
-                ..pypi::resolve::Context::default()
-            };
+            // The whole catalogue's needs with `update-components`' limits: the cap is per
+            // requirement tree, so the verdict for a repository is the same here as in a
+            // checkout, whatever else either holds.
+            let context = pypi::resolve::Context::default();
             pypi::resolve::package_missing(&client, &index, set, &wanted, context)
                 .await
                 .refused
