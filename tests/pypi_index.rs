@@ -235,6 +235,68 @@ fn reads_the_files_own_metadata() {
     assert_eq!(m.import_names, ["pure"]);
 }
 
+/// `pythonImportsCheck` names what the built distribution installs, never a test suite or a
+/// build helper: `tests` in `top_level.txt` (nixpkgs removes `site-packages/tests` before the
+/// check), a stray top-level `test_*.py` of an sdist (its wheel does not install it),
+/// `setup`, `versioneer`, `hatch_build`; and a modern wheel without `top_level.txt` is read from
+/// its `RECORD` (it used to get no import check at all).
+#[test]
+fn import_names_are_what_installs_without_tests_or_build_helpers() {
+    use hacs_nix::pypi::metadata;
+    use support::craft::{dir, file as tar_file, tar_gz};
+    let work = tempfile::tempdir().unwrap();
+    let python = ("3.13", "3.13.2");
+    let info = b"Metadata-Version: 2.1\nName: real\nVersion: 1.0\n".as_slice();
+
+    let listed = tar_gz(&[
+        dir("real-1.0/"),
+        tar_file("real-1.0/PKG-INFO", info),
+        tar_file(
+            "real-1.0/real.egg-info/top_level.txt",
+            b"conftest\nreal\ntests\ntest_real\n",
+        ),
+    ]);
+    let path = work.path().join("real-1.0.tar.gz");
+    std::fs::write(&path, listed).unwrap();
+    let m = metadata::read(&path, "real-1.0.tar.gz", &[], python).unwrap();
+    assert_eq!(m.import_names, ["real"]);
+
+    let stray = tar_gz(&[
+        dir("pickledb-1.0/"),
+        tar_file(
+            "pickledb-1.0/PKG-INFO",
+            b"Metadata-Version: 2.1\nName: pickledb\nVersion: 1.0\n",
+        ),
+        tar_file("pickledb-1.0/pickledb.py", b"X = 1\n"),
+        tar_file("pickledb-1.0/test_pickledb.py", b"import pytest\n"),
+        tar_file("pickledb-1.0/setup.py", b"from setuptools import setup\n"),
+        tar_file("pickledb-1.0/versioneer.py", b""),
+        tar_file("pickledb-1.0/hatch_build.py", b""),
+    ]);
+    let path = work.path().join("pickledb-1.0.tar.gz");
+    std::fs::write(&path, stray).unwrap();
+    let m = metadata::read(&path, "pickledb-1.0.tar.gz", &[], python).unwrap();
+    assert_eq!(m.import_names, ["pickledb"]);
+
+    let record = "modern/__init__.py,sha256=x,1\nmodern/core.py,sha256=x,1\nsingle.py,sha256=x,1\ntests/__init__.py,sha256=x,1\n\"odd,name.py\",sha256=x,1\nmodern-1.0.dist-info/METADATA,sha256=x,1\nmodern-1.0.dist-info/RECORD,,\n";
+    let wheel = support::craft::zip(&[
+        ("modern/__init__.py", 0o644, b"".as_slice()),
+        ("modern/core.py", 0o644, b"".as_slice()),
+        ("single.py", 0o644, b"".as_slice()),
+        ("tests/__init__.py", 0o644, b"".as_slice()),
+        (
+            "modern-1.0.dist-info/METADATA",
+            0o644,
+            b"Metadata-Version: 2.4\nName: modern\nVersion: 1.0\n".as_slice(),
+        ),
+        ("modern-1.0.dist-info/RECORD", 0o644, record.as_bytes()),
+    ]);
+    let path = work.path().join("modern-1.0-py3-none-any.whl");
+    std::fs::write(&path, wheel).unwrap();
+    let m = metadata::read(&path, "modern-1.0-py3-none-any.whl", &[], python).unwrap();
+    assert_eq!(m.import_names, ["modern", "single"]);
+}
+
 /// The chosen file is downloaded and checked against the index's SHA-256 (what `fetchPypi`
 /// checks); a file that does not match is refused.
 #[test]

@@ -131,9 +131,12 @@ pub fn read(
         metadata.import_names = text
             .lines()
             .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('_') && !l.contains(['/', '.']))
+            .filter(|l| !l.contains(['/', '.']) && importable(l))
             .map(str::to_owned)
             .collect();
+    }
+    if metadata.import_names.is_empty() && wheel {
+        metadata.import_names = wheel_modules(&mut tree);
     }
     if metadata.import_names.is_empty() && !wheel {
         metadata.import_names = source_modules(&tree);
@@ -149,11 +152,14 @@ pub fn read(
     Ok(metadata)
 }
 
-/// Folders not packaged for import, whatever an sdist carries.
+/// Top-level names that are never the package's own modules, whatever `top_level.txt` or an
+/// sdist carries: test suites (nixpkgs removes `site-packages/tests` before the import check,
+/// and a wheel does not install an sdist's stray `test_*.py`), and build or project helpers.
 const NOT_MODULES: &[&str] = &[
     "test",
     "tests",
     "testing",
+    "conftest",
     "doc",
     "docs",
     "example",
@@ -162,7 +168,64 @@ const NOT_MODULES: &[&str] = &[
     "benchmarks",
     "build",
     "dist",
+    "setup",
+    "hatch_build",
+    "versioneer",
+    "noxfile",
+    "tasks",
+    "fabfile",
 ];
+
+/// Whether a top-level name is one to import in `pythonImportsCheck`.
+fn importable(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('_')
+        && !NOT_MODULES.contains(&name)
+        && !name.starts_with("test_")
+        && !name.ends_with("_test")
+        && !name.ends_with("_tests")
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// Import names of a wheel without `top_level.txt` (modern backends write none): what its
+/// `RECORD` installs at the top of `site-packages`, packages (`<name>/__init__.py`) and
+/// modules (`<name>.py`), the metadata and data folders left out.
+fn wheel_modules(tree: &mut Tree) -> Vec<String> {
+    let record = top_entries(tree)
+        .into_iter()
+        .find(|n| n.ends_with(".dist-info"))
+        .map(|d| format!("{d}/RECORD"))
+        .and_then(|p| text_of(tree, &p));
+    let paths: Vec<String> = match record {
+        Some(text) => text
+            .lines()
+            .filter_map(|line| {
+                // CSV: a path with a comma is quoted.
+                match line.strip_prefix('"') {
+                    Some(quoted) => quoted.split('"').next(),
+                    None => line.split(',').next(),
+                }
+            })
+            .map(str::to_owned)
+            .collect(),
+        None => tree.file_paths(),
+    };
+    let mut out = Vec::new();
+    for path in &paths {
+        let module = match path.split_once('/') {
+            Some((top, rest)) if rest == "__init__.py" => Some(top),
+            Some(_) => None,
+            None => path.strip_suffix(".py"),
+        };
+        if let Some(module) = module.filter(|m| importable(m))
+            && !out.iter().any(|o| o == module)
+        {
+            out.push(module.to_owned());
+        }
+    }
+    out
+}
 
 /// Import names of an sdist without `top_level.txt`: the packages (folders with
 /// `__init__.py`) and modules (`*.py` other than `setup.py`) at its top, or under `src/`.
@@ -186,15 +249,9 @@ fn source_modules(tree: &Tree) -> Vec<String> {
                 let init = format!("{prefix}{name}/__init__.py");
                 matches!(tree.lookup(&init), Some(Node::File(_))).then(|| name.clone())
             } else {
-                name.strip_suffix(".py")
-                    .filter(|stem| !matches!(*stem, "setup" | "conftest" | "noxfile" | "tasks"))
-                    .map(str::to_owned)
+                name.strip_suffix(".py").map(str::to_owned)
             };
-            if let Some(module) = module.filter(|m| {
-                !NOT_MODULES.contains(&m.as_str())
-                    && !m.starts_with('_')
-                    && m.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            }) {
+            if let Some(module) = module.filter(|m| importable(m)) {
                 out.push(module);
             }
         }
