@@ -354,6 +354,7 @@ fn generated_python_packages_evaluate() {
         build_system: build_system(&Metadata::default()).unwrap(),
         dependencies: vec!["click".to_owned(), "requests".to_owned()],
         import_names: vec!["micloud".to_owned()],
+        relax_deps: vec!["Click".to_owned()],
         summary: Some("Xiaomi ${builtins.currentSystem} '' \"cloud\".".to_owned()),
         homepage: Some("https://example.org/micloud".to_owned()),
         license: Some("MIT".to_owned()),
@@ -404,6 +405,7 @@ fn generated_python_packages_evaluate() {
     assert_eq!(s["build-system"], json!(["setuptools"]));
     assert_eq!(s["dependencies"], json!(["click", "requests"]));
     assert_eq!(s["pythonImportsCheck"], json!(["micloud"]));
+    assert_eq!(s["pythonRelaxDeps"], json!(["Click"]));
     assert_eq!(
         s["meta"]["description"],
         "Xiaomi ${builtins.currentSystem} '' \"cloud\""

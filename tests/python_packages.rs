@@ -492,3 +492,60 @@ fn the_cap_is_per_requirement_tree_not_per_run() {
         "{text}"
     );
 }
+
+/// A generated package pinning a release of the set's package that the set does not have:
+/// within the same major version it is relaxed with `pythonRelaxDeps` (the requirement as its
+/// metadata spells it) and a warning says so, as nixpkgs' maintainers relax such pins; a pin
+/// to another major version is refused with that reason. (It used to refuse both, with advice
+/// to write the relaxation by hand.)
+#[test]
+fn pins_the_set_misses_within_a_major_version_are_relaxed() {
+    let (pinned, pinned_bytes) = wheel("pinny", "1.0", &["AioHTTP==3.8.1"], &["pinny"]);
+    let (major, major_bytes) = wheel("old-api", "1.0", &["aiohttp<3"], &["old_api"]);
+    let index = serve_index(&[
+        ("pinny", vec![Served::new(pinned, pinned_bytes)]),
+        ("old-api", vec![Served::new(major, major_bytes)]),
+    ]);
+    let mut case = Case::new();
+    case.source_release(
+        "o/pinned",
+        "1.0.0",
+        "Needs a package that pins aiohttp",
+        source_component("pinned", &["pinny"]),
+    );
+    case.source_release(
+        "o/oldapi",
+        "1.0.0",
+        "Needs a package that wants aiohttp 2",
+        source_component("oldapi", &["old-api"]),
+    );
+    case.want("[pinned]\nrepo = \"o/pinned\"\n\n[oldapi]\nrepo = \"o/oldapi\"\n");
+    let out = run(&case, &index.url, &["update-components"]);
+    let text = shown(&out);
+    assert_eq!(out.status.code(), Some(1), "only oldapi fails: {text}");
+    assert!(
+        text.contains("warning[python-relaxed]")
+            && text.contains(
+                "pinny 1.0 requires `AioHTTP==3.8.1`; Home Assistant's set has aiohttp 3.12.15"
+            ),
+        "{text}"
+    );
+    assert!(
+        text.contains("old-api 1.0 requires `aiohttp<3`, but Home Assistant's set has aiohttp 3.12.15, another major version"),
+        "{text}"
+    );
+    let lock: serde_json::Value =
+        serde_json::from_str(&read(&case.pkgs().join("components.lock.json"))).unwrap();
+    assert!(lock["components"].get("pinned").is_some(), "{text}");
+    assert!(lock["components"].get("oldapi").is_none(), "{text}");
+    assert_eq!(
+        lock["python"]["pinny"]["relax_deps"],
+        serde_json::json!(["AioHTTP"])
+    );
+    let args = support::builder::evaluate_python(case.pkgs().parent().unwrap(), "pinny").unwrap();
+    assert_eq!(
+        args["pythonRelaxDeps"],
+        serde_json::json!(["AioHTTP"]),
+        "{args}"
+    );
+}

@@ -669,6 +669,9 @@ pub fn render_python_package(package: &Package) -> Result<String, NixgenError> {
         list(&mut out, "build-system", &package.build_system);
     }
     list(&mut out, "dependencies", &package.dependencies);
+    // Pins the set meets at another release of the same major version (`Placed::relax`).
+    let relax: Vec<String> = package.relax_deps.iter().map(|n| nix_string(n)).collect();
+    list(&mut out, "pythonRelaxDeps", &relax);
     let imports: Vec<String> = package.import_names.iter().map(|n| nix_string(n)).collect();
     list(&mut out, "pythonImportsCheck", &imports);
     out.push_str("  meta = {\n");

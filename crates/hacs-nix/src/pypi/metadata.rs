@@ -214,7 +214,7 @@ fn wheel_modules(tree: &mut Tree) -> Vec<String> {
     let mut out = Vec::new();
     for path in &paths {
         let module = match path.split_once('/') {
-            Some((top, rest)) if rest == "__init__.py" => Some(top),
+            Some((top, "__init__.py")) => Some(top),
             Some(_) => None,
             None => path.strip_suffix(".py"),
         };

@@ -410,6 +410,10 @@ pub struct Package {
     #[serde(default)]
     pub requires: Vec<String>,
     pub import_names: Vec<String>,
+    /// Requirements of its metadata the set meets at another release of the same major
+    /// version, as the metadata spells them: `pythonRelaxDeps`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relax_deps: Vec<String>,
     pub summary: Option<String>,
     pub homepage: Option<String>,
     /// SPDX identifier, when the file gives one.

@@ -54,6 +54,8 @@ pub struct Packaged {
     pub notes: Vec<String>,
     /// Files downloaded.
     pub downloads: usize,
+    /// Pins of generated packages relaxed with `pythonRelaxDeps`, each said as a warning.
+    pub relaxed: Vec<String>,
 }
 
 /// One missing requirement and who asked for it (`component: requirement`).
@@ -125,7 +127,13 @@ pub async fn package_missing(
                         out.refused.insert(req.normalized.clone(), reason);
                         continue;
                     }
-                    Ok((dependencies, missing)) => {
+                    Ok(Placed {
+                        dependencies,
+                        missing,
+                        relax,
+                    }) => {
+                        out.relaxed.extend(relax.iter().map(|(_, why)| why.clone()));
+                        let relax_deps = relax.into_iter().map(|(name, _)| name).collect();
                         for dep in missing {
                             needed_by
                                 .entry(dep.normalized.clone())
@@ -148,6 +156,7 @@ pub async fn package_missing(
                         }
                         Package {
                             dependencies,
+                            relax_deps,
                             ..package
                         }
                     }
@@ -325,13 +334,54 @@ fn cycles(packages: &BTreeMap<String, Package>) -> Vec<Vec<String>> {
 /// A package's requirements placed: attributes of the set (whose versions must satisfy them,
 /// since nixpkgs' runtime-dependency check reads the built wheel's metadata) and the
 /// requirements the set lacks, to package in turn.
+/// Where a package's requirements are: the set's attributes (and the names to relax, with a
+/// warning each), or missing (to package next).
+struct Placed {
+    dependencies: Vec<String>,
+    missing: Vec<Requirement>,
+    /// Names as the package's metadata spells them, for `pythonRelaxDeps`, and why.
+    relax: Vec<(String, String)>,
+}
+
+/// Whether the requirement allows some release of the set's major version: then a pin to
+/// another release of it (`grpcio==1.72.1` against 1.85.3, `eth-account<0.14` against 0.14.0)
+/// is relaxed; a requirement that allows no release of that major (`aiohttp<3` against
+/// 3.12, `aiofiles~=24.1` against 25.1) is the metadata saying it needs another major's API.
+/// Probed at the major's first and a late release, and at the requirement's own versions of it.
+fn allows_the_major(
+    requirement: &Requirement,
+    version: &str,
+    semantics: requirement::Semantics,
+) -> bool {
+    let Ok(found) = version.parse::<pep440_rs::Version>() else {
+        return false;
+    };
+    let Some(major) = found.release().first().copied() else {
+        return false;
+    };
+    let mut probes = vec![format!("{major}.0"), format!("{major}.999999")];
+    if let Some(specifiers) = &requirement.specifiers {
+        probes.extend(
+            specifiers
+                .iter()
+                .map(|s| s.version())
+                .filter(|v| v.release().first() == Some(&major))
+                .map(ToString::to_string),
+        );
+    }
+    probes
+        .iter()
+        .any(|probe| requirement.admits(probe, semantics) == Containment::Satisfied)
+}
+
 fn place_requirements(
     package: &Package,
     names: &crate::pyset::NameIndex<'_>,
     semantics: requirement::Semantics,
-) -> Result<(Vec<String>, Vec<Requirement>), String> {
+) -> Result<Placed, String> {
     let mut dependencies = BTreeSet::new();
     let mut missing = Vec::new();
+    let mut relax = Vec::new();
     for text in &package.requires {
         let dep = requirement::parse(text).map_err(|e| {
             format!(
@@ -348,9 +398,18 @@ fn place_requirements(
         match names.find(&dep.name) {
             Some((attr, found)) => {
                 if dep.admits(&found.version, semantics) != Containment::Satisfied {
-                    return Err(format!(
-                        "{} {} requires `{text}`, but Home Assistant's set has {} {}: nixpkgs' runtime dependency check would fail; package it by hand (with `pythonRelaxDeps = [ \"{}\" ]` if it works anyway)",
-                        package.attr, package.version, attr, found.version, dep.normalized
+                    if !allows_the_major(&dep, &found.version, semantics) {
+                        return Err(format!(
+                            "{} {} requires `{text}`, but Home Assistant's set has {} {}, another major version than it allows: nixpkgs' runtime dependency check would fail, and relaxing it would run it against an API it does not name; package it by hand",
+                            package.attr, package.version, attr, found.version
+                        ));
+                    }
+                    relax.push((
+                        dep.name.clone(),
+                        format!(
+                            "{} {} requires `{text}`; Home Assistant's set has {} {}: relaxed with `pythonRelaxDeps`, as nixpkgs does for such pins",
+                            package.attr, package.version, attr, found.version
+                        ),
                     ));
                 }
                 dependencies.insert(attr.to_owned());
@@ -361,7 +420,11 @@ fn place_requirements(
             }
         }
     }
-    Ok((dependencies.into_iter().collect(), missing))
+    Ok(Placed {
+        dependencies: dependencies.into_iter().collect(),
+        missing,
+        relax,
+    })
 }
 
 struct Got {
@@ -493,6 +556,7 @@ async fn one(
         dependencies: Vec::new(),
         requires: meta.requires.clone(),
         import_names: meta.import_names.clone(),
+        relax_deps: Vec::new(),
         summary: meta.summary.clone(),
         homepage: meta.homepage.clone(),
         license: meta.license.clone(),

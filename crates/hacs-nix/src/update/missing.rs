@@ -76,6 +76,17 @@ impl Draft {
                         "the next run with the index reachable checks for a newer release",
                     ));
             }
+            for relaxed in packaged.relaxed {
+                self.findings
+                    .entry(PYTHON_FINDINGS.to_owned())
+                    .or_default()
+                    .push(Finding::warning(
+                        "python-relaxed",
+                        Location::file("pkgs/components.lock.json"),
+                        relaxed,
+                        "nothing to do if it works; the next nixpkgs may meet the pin",
+                    ));
+            }
             refused = packaged.refused;
             self.packaged = packaged.packages;
         }
@@ -257,6 +268,7 @@ async fn package(
                 refused,
                 notes,
                 downloads: 0,
+                relaxed: Vec::new(),
             }
         }
     }
