@@ -346,6 +346,7 @@ fn generated_python_packages_evaluate() {
         pname: "micloud".to_owned(),
         version: "0.6".to_owned(),
         file: "micloud-0.6.tar.gz".to_owned(),
+        url: None,
         extension: "tar.gz".to_owned(),
         python_tag: None,
         requires: Vec::new(),
@@ -368,8 +369,16 @@ fn generated_python_packages_evaluate() {
         dependencies: Vec::new(),
         ..sdist.clone()
     };
+    // A wheel with a build tag: fetchPypi cannot name it, so its own URL.
+    let tagged = Package {
+        attr: "tagged".to_owned(),
+        pname: "tagged".to_owned(),
+        file: "tagged-1.0-1-py3-none-any.whl".to_owned(),
+        url: Some("http://127.0.0.1:9/files/tagged-1.0-1-py3-none-any.whl".to_owned()),
+        ..wheel.clone()
+    };
     let work = tempfile::tempdir().unwrap();
-    for (name, package) in [("sdist", &sdist), ("wheel", &wheel)] {
+    for (name, package) in [("sdist", &sdist), ("wheel", &wheel), ("tagged", &tagged)] {
         let text = hacs_nix::nixgen::render_python_package(package).unwrap();
         std::fs::write(work.path().join(format!("{name}.nix")), text).unwrap();
     }
@@ -379,10 +388,11 @@ fn generated_python_packages_evaluate() {
           lib.licenses.mit = "mit";
           buildPythonPackage = args: args;
           fetchPypi = args: args // { fetcher = "fetchPypi"; };
+          fetchurl = args: args // { fetcher = "fetchurl"; };
           setuptools = "setuptools"; click = "click"; requests = "requests";
         };
         call = p: let f = import p; in f (builtins.intersectAttrs (builtins.functionArgs f) stubs);
-      in { sdist = call ./sdist.nix; wheel = call ./wheel.nix; }
+      in { sdist = call ./sdist.nix; wheel = call ./wheel.nix; tagged = call ./tagged.nix; }
     "#;
     let out = std::process::Command::new("nix-instantiate")
         .args(["--eval", "--strict", "--json", "-E", expr])
@@ -409,6 +419,10 @@ fn generated_python_packages_evaluate() {
     assert_eq!(
         s["meta"]["description"],
         "Xiaomi ${builtins.currentSystem} '' \"cloud\""
+    );
+    assert_eq!(
+        value["tagged"]["src"],
+        json!({ "fetcher": "fetchurl", "url": tagged.url, "hash": tagged.hash })
     );
     let w = &value["wheel"];
     assert_eq!(

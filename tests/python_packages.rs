@@ -549,3 +549,42 @@ fn pins_the_set_misses_within_a_major_version_are_relaxed() {
         "{args}"
     );
 }
+
+/// fetchPypi asks for the file by the name and version its own name spells: a file named
+/// `calver-2024.01.5.tar.gz` whose metadata says `2024.1.5` (the normalised spelling) is
+/// fetched as it is named; the version used to come from the metadata, so fetchPypi asked for
+/// `calver-2024.1.5.tar.gz`, a file the index does not have.
+#[test]
+fn fetch_pypi_names_the_file_as_the_index_does() {
+    use support::craft::{dir, file as tar_file, tar_gz};
+    let sdist = tar_gz(&[
+        dir("calver-2024.01.5/"),
+        tar_file(
+            "calver-2024.01.5/PKG-INFO",
+            b"Metadata-Version: 2.1\nName: calver\nVersion: 2024.1.5\n",
+        ),
+        tar_file("calver-2024.01.5/calver/__init__.py", b"X = 1\n"),
+        tar_file(
+            "calver-2024.01.5/setup.py",
+            b"from setuptools import setup\nsetup(name='calver')\n",
+        ),
+    ]);
+    let index = serve_index(&[(
+        "calver",
+        vec![Served::new("calver-2024.01.5.tar.gz".to_owned(), sdist)],
+    )]);
+    let mut case = Case::new();
+    case.source_release(
+        "o/dated",
+        "1.0.0",
+        "Needs a calendar-versioned package",
+        source_component("dated", &["calver>=2024.1"]),
+    );
+    case.want("[dated]\nrepo = \"o/dated\"\n");
+    let out = run(&case, &index.url, &["update-components"]);
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    let files = |name: &str| index.files.get(name).cloned();
+    let args = support::builder::build_python(case.dir.path(), "calver", &files)
+        .unwrap_or_else(|e| panic!("calver: {e}"));
+    assert_eq!(args["src"]["version"], "2024.01.5", "{args}");
+}

@@ -622,13 +622,43 @@ pub fn render_all(
     (files, errors)
 }
 
+/// A generated package's `src` up to its hash: `fetchPypi` with the file's own spelling, or
+/// `fetchurl` with the file's URL where `fetchPypi` cannot name it.
+fn write_python_src(out: &mut String, package: &Package) {
+    if let Some(url) = &package.url {
+        out.push_str(&format!(
+            "  src = fetchurl {{\n    url = {};\n",
+            nix_string(url)
+        ));
+        return;
+    }
+    out.push_str("  src = fetchPypi {\n    inherit pname version;\n");
+    let wheel = package.extension == "whl";
+    if wheel {
+        let tag = nix_string(package.python_tag.as_deref().unwrap_or("py3"));
+        out.push_str(&format!(
+            "    format = \"wheel\";\n    dist = {tag};\n    python = {tag};\n"
+        ));
+    } else if package.extension != "tar.gz" {
+        out.push_str(&format!(
+            "    extension = {};\n",
+            nix_string(&package.extension)
+        ));
+    }
+}
+
 /// The text of `pkgs/python/<attr>/default.nix`: a package Home Assistant's set lacks, built
 /// from the file the index serves (`fetchPypi`, checked by its SHA-256), with Home Assistant's
 /// `buildPythonPackage`.
 pub fn render_python_package(package: &Package) -> Result<String, NixgenError> {
     package.check().map_err(NixgenError::Invalid)?;
     let wheel = package.extension == "whl";
-    let mut args = vec!["lib", "buildPythonPackage", "fetchPypi"];
+    let fetcher = if package.url.is_some() {
+        "fetchurl"
+    } else {
+        "fetchPypi"
+    };
+    let mut args = vec!["lib", "buildPythonPackage", fetcher];
     args.extend(
         package
             .build_system
@@ -649,18 +679,7 @@ pub fn render_python_package(package: &Package) -> Result<String, NixgenError> {
     } else {
         out.push_str("  pyproject = true;\n\n");
     }
-    out.push_str("  src = fetchPypi {\n    inherit pname version;\n");
-    if wheel {
-        let tag = nix_string(package.python_tag.as_deref().unwrap_or("py3"));
-        out.push_str(&format!(
-            "    format = \"wheel\";\n    dist = {tag};\n    python = {tag};\n"
-        ));
-    } else if package.extension != "tar.gz" {
-        out.push_str(&format!(
-            "    extension = {};\n",
-            nix_string(&package.extension)
-        ));
-    }
+    write_python_src(&mut out, package);
     out.push_str(&format!(
         "    hash = {};\n  }};\n\n",
         nix_string(&package.hash)

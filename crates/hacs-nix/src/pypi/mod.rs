@@ -393,6 +393,10 @@ pub struct Package {
     pub version: String,
     /// The file packaged, as the index names it.
     pub file: String,
+    /// The file's URL, where `fetchPypi` cannot name the file (a wheel with a build tag):
+    /// fetched with `fetchurl` instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// `tar.gz`, `zip`, or `whl` (a pure-Python wheel).
     pub extension: String,
     /// A wheel's Python tag (`py3`, `py2.py3`): `fetchPypi`'s `python` and `dist`.

@@ -533,22 +533,39 @@ async fn one(
             )
         })?
     };
-    let (pname, extension) = spelling(&chosen.file.filename, &meta.version);
-    let python_tag = wheel.then(|| {
-        chosen
-            .file
-            .filename
-            .trim_end_matches(".whl")
-            .rsplit('-')
-            .nth(2)
-            .unwrap_or("py3")
-            .to_owned()
-    });
+    let named = spelling(&chosen.file.filename).ok_or_else(|| {
+        format!(
+            "{}: the file name `{}` is neither `<name>-<version>.<ext>` nor a wheel's: package it by hand",
+            req.normalized, chosen.file.filename
+        )
+    })?;
+    // The file itself names the version fetchPypi asks for; it must be the metadata's
+    // release (a normalised spelling such as `2024.1.5` for `2024.01.5` is the same).
+    let parsed = |v: &str| v.parse::<pep440_rs::Version>().ok();
+    if named.version != meta.version
+        && (parsed(&named.version).is_none() || parsed(&named.version) != parsed(&meta.version))
+    {
+        return Err(format!(
+            "{}: the file `{}` is named for version {}, its metadata says {}: package it by hand",
+            req.normalized, chosen.file.filename, named.version, meta.version
+        ));
+    }
+    let Spelling {
+        pname,
+        version,
+        extension,
+        python_tag,
+        fetch_pypi,
+    } = named;
+    let python_tag = if wheel { python_tag } else { None };
+    // A file fetchPypi cannot name (a wheel with a build tag) is fetched from its own URL.
+    let url = (!fetch_pypi).then(|| chosen.file.url.clone());
     let package = Package {
         attr: req.normalized.clone(),
         pname,
-        version: meta.version.clone(),
+        version,
         file: chosen.file.filename.clone(),
+        url,
         extension,
         python_tag,
         hash: digest.to_sri(),
@@ -569,20 +586,83 @@ async fn one(
     })
 }
 
-/// The name as the file spells it and its extension (`fetchPypi`'s `pname` and `extension`).
-fn spelling(filename: &str, version: &str) -> (String, String) {
+/// What a file's own name says: the name and version as it spells them (what `fetchPypi`
+/// puts in its URL), the extension, a wheel's Python tag, and whether `fetchPypi` can name
+/// the file at all (not a wheel with a build tag, nor one for another ABI or platform).
+#[derive(Debug, PartialEq, Eq)]
+struct Spelling {
+    pname: String,
+    version: String,
+    extension: String,
+    python_tag: Option<String>,
+    fetch_pypi: bool,
+}
+
+fn spelling(filename: &str) -> Option<Spelling> {
     if let Some(stem) = filename.strip_suffix(".whl") {
-        let name = stem.split('-').next().unwrap_or(stem);
-        return (name.to_owned(), "whl".to_owned());
+        // {name}-{version}(-{build})?-{python}-{abi}-{platform}
+        let parts: Vec<&str> = stem.split('-').collect();
+        let (name, version, rest) = match parts.as_slice() {
+            [name, version, rest @ ..] if rest.len() == 3 || rest.len() == 4 => {
+                (*name, *version, rest)
+            }
+            _ => return None,
+        };
+        let tags = &rest[rest.len() - 3..];
+        return Some(Spelling {
+            pname: name.to_owned(),
+            version: version.to_owned(),
+            extension: "whl".to_owned(),
+            python_tag: Some(tags[0].to_owned()),
+            fetch_pypi: rest.len() == 3 && tags[1] == "none" && tags[2] == "any",
+        });
     }
     for ext in ["tar.gz", "zip", "tar.bz2"] {
         if let Some(stem) = filename.strip_suffix(&format!(".{ext}")) {
-            let name = stem
-                .strip_suffix(&format!("-{version}"))
-                .or_else(|| stem.rsplit_once('-').map(|(n, _)| n))
-                .unwrap_or(stem);
-            return (name.to_owned(), ext.to_owned());
+            let (name, version) = stem.rsplit_once('-')?;
+            return Some(Spelling {
+                pname: name.to_owned(),
+                version: version.to_owned(),
+                extension: ext.to_owned(),
+                python_tag: None,
+                fetch_pypi: true,
+            });
         }
     }
-    (filename.to_owned(), String::new())
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_file_name_says_what_fetch_pypi_asks_for() {
+        let s = spelling("foo_bar-2024.01.5.tar.gz").expect("an sdist");
+        assert_eq!(
+            (s.pname.as_str(), s.version.as_str()),
+            ("foo_bar", "2024.01.5")
+        );
+        assert!(s.fetch_pypi);
+        let s = spelling("legacy-name-1.0.zip").expect("an old sdist");
+        assert_eq!(
+            (s.pname.as_str(), s.version.as_str(), s.extension.as_str()),
+            ("legacy-name", "1.0", "zip")
+        );
+        let s = spelling("pure-2.0-py2.py3-none-any.whl").expect("a wheel");
+        assert_eq!(
+            (s.version.as_str(), s.python_tag.as_deref()),
+            ("2.0", Some("py2.py3"))
+        );
+        assert!(s.fetch_pypi);
+        // A build tag: fetchPypi's URL cannot carry it.
+        let s = spelling("pure-2.0-1-py3-none-any.whl").expect("a wheel with a build tag");
+        assert_eq!(
+            (s.version.as_str(), s.python_tag.as_deref()),
+            ("2.0", Some("py3"))
+        );
+        assert!(!s.fetch_pypi);
+        assert_eq!(spelling("noversion.tar.gz"), None);
+        assert_eq!(spelling("x-1.0-py3.whl"), None);
+    }
 }
