@@ -9,6 +9,18 @@ use serde_json::json;
 use support::http::{Reply, serve};
 use support::index::{Served, serve_index};
 
+/// Home Assistant's Python set of the 2026 fixture, evaluated by real Nix.
+fn fixture_set() -> hacs_nix::pyset::PythonSet {
+    hacs_nix::pyset::evaluate(
+        &hacs_nix::pyset::Nixpkgs::parse(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/nixpkgs/ha-2026"
+        ))
+        .unwrap(),
+    )
+    .unwrap()
+}
+
 fn file(name: &str, requires_python: Option<&str>, yanked: serde_json::Value) -> serde_json::Value {
     json!({
         "filename": name,
@@ -352,7 +364,10 @@ fn generated_python_packages_evaluate() {
         requires: Vec::new(),
         needed_by: Vec::new(),
         hash: "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_owned(),
-        build_system: build_system(&Metadata::default()).unwrap(),
+        build_system: build_system(&Metadata::default(), &fixture_set())
+            .unwrap()
+            .attrs,
+        build_relax: vec![("flit_core<4,>=3.9".to_owned(), "flit_core".to_owned())],
         dependencies: vec!["click".to_owned(), "requests".to_owned()],
         import_names: vec!["micloud".to_owned()],
         relax_deps: vec!["Click".to_owned()],
@@ -382,10 +397,24 @@ fn generated_python_packages_evaluate() {
         let text = hacs_nix::nixgen::render_python_package(package).unwrap();
         std::fs::write(work.path().join(format!("{name}.nix")), text).unwrap();
     }
+    // nixpkgs' real `lib` quotes the shell words where it is at hand; else the same quoting,
+    // always quoted (what older nixpkgs wrote).
+    let lib = match support::nixos::real_nixpkgs() {
+        Some(nixpkgs) => format!(
+            "(import {}/lib) // {{ licenses.mit = \"mit\"; }}",
+            nixpkgs.display()
+        ),
+        None => r#"rec {
+          licenses.mit = "mit";
+          escapeShellArg = arg: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] (toString arg) + "'";
+          escapeShellArgs = args: builtins.concatStringsSep " " (map escapeShellArg args);
+        }"#
+        .to_owned(),
+    };
     let expr = r#"
       let
         stubs = {
-          lib.licenses.mit = "mit";
+          lib = LIB;
           buildPythonPackage = args: args;
           fetchPypi = args: args // { fetcher = "fetchPypi"; };
           fetchurl = args: args // { fetcher = "fetchurl"; };
@@ -393,9 +422,10 @@ fn generated_python_packages_evaluate() {
         };
         call = p: let f = import p; in f (builtins.intersectAttrs (builtins.functionArgs f) stubs);
       in { sdist = call ./sdist.nix; wheel = call ./wheel.nix; tagged = call ./tagged.nix; }
-    "#;
+    "#
+    .replace("LIB", &lib);
     let out = std::process::Command::new("nix-instantiate")
-        .args(["--eval", "--strict", "--json", "-E", expr])
+        .args(["--eval", "--strict", "--json", "-E", &expr])
         .current_dir(work.path())
         .output()
         .unwrap();
@@ -436,21 +466,72 @@ fn generated_python_packages_evaluate() {
     );
     assert!(w.get("build-system").is_none());
 
-    // Backends that compile code are refused with the reason.
-    let native = Metadata {
-        build_requires: vec!["maturin>=1,<2".to_owned()],
+    // nixpkgs' lib leaves a word of safe characters bare; the fallback quotes every word.
+    let post_patch = s["postPatch"].as_str().unwrap().trim();
+    assert!(
+        [
+            "substituteInPlace pyproject.toml --replace-fail 'flit_core<4,>=3.9' flit_core",
+            "substituteInPlace pyproject.toml --replace-fail 'flit_core<4,>=3.9' 'flit_core'",
+        ]
+        .contains(&post_patch),
+        "{post_patch}"
+    );
+}
+
+/// `[build-system].requires` resolved in Home Assistant's set like runtime requirements:
+/// backends that compile code are refused; a requirement for Windows only is none; the set's
+/// attribute is taken by name (`uv-build`, which no table listed); a bound the set's release
+/// is outside (`flit_core<4` against flit-core 4.0.0) is relaxed with a warning (it used to
+/// pass unchecked, and `python -m build --no-isolation` then failed: "Unmet dependencies"); a
+/// build requirement the set lacks is refused with its name.
+#[test]
+fn build_requirements_are_resolved_in_the_set() {
+    use hacs_nix::pypi::{build_system, metadata::Metadata};
+    let set = fixture_set();
+    let meta = |requires: &[&str]| Metadata {
+        name: "pkg".to_owned(),
+        build_requires: requires.iter().map(|s| (*s).to_owned()).collect(),
         ..Metadata::default()
     };
-    assert!(build_system(&native).unwrap_err().contains("maturin"));
-    let hatch = Metadata {
-        build_requires: vec![
-            "hatchling".to_owned(),
-            "hatch-vcs".to_owned(),
-            "wheel".to_owned(),
-        ],
-        ..Metadata::default()
-    };
-    assert_eq!(build_system(&hatch).unwrap(), ["hatch-vcs", "hatchling"]);
+    assert!(
+        build_system(&meta(&["maturin>=1,<2"]), &set)
+            .unwrap_err()
+            .contains("maturin")
+    );
+    let hatch = build_system(&meta(&["hatchling", "hatch-vcs", "wheel"]), &set).unwrap();
+    assert_eq!(hatch.attrs, ["hatch-vcs", "hatchling"]);
+    assert!(hatch.relax.is_empty());
+    let rust_on_windows = build_system(
+        &meta(&[
+            "setuptools>=61",
+            "setuptools-rust; sys_platform == 'win32' or sys_platform == 'darwin'",
+        ]),
+        &set,
+    )
+    .unwrap();
+    assert_eq!(rust_on_windows.attrs, ["setuptools"]);
+    let uv = build_system(&meta(&["uv_build>=0.8.0,<0.9"]), &set).unwrap();
+    assert_eq!(uv.attrs, ["uv-build"]);
+    let flit = build_system(&meta(&["flit_core<4,>=3.9"]), &set).unwrap();
+    assert_eq!(flit.attrs, ["flit-core"]);
+    assert_eq!(
+        flit.relax,
+        [("flit_core<4,>=3.9".to_owned(), "flit_core".to_owned())]
+    );
+    assert!(
+        flit.warnings[0].contains("Home Assistant's set has flit-core 4.0.0"),
+        "{:?}",
+        flit.warnings
+    );
+    assert!(
+        build_system(&meta(&["hatch-regex-commit"]), &set)
+            .unwrap_err()
+            .contains("`hatch-regex-commit`, which Home Assistant's Python set lacks")
+    );
+    assert_eq!(
+        build_system(&meta(&[]), &set).unwrap().attrs,
+        ["setuptools"]
+    );
 }
 
 /// Missing requirements packaged recursively from a loopback index: `alpha` (an sdist) needs

@@ -622,6 +622,23 @@ pub fn render_all(
     (files, errors)
 }
 
+/// `[build-system].requires` bounds the set's release is outside, relaxed in
+/// `pyproject.toml` before the build (`python -m build --no-isolation` checks them), every
+/// word through `lib.escapeShellArgs`.
+fn write_build_relax(out: &mut String, relax: &[(String, String)]) {
+    if relax.is_empty() {
+        return;
+    }
+    out.push_str("  postPatch = ''\n");
+    for (from, to) in relax {
+        out.push_str(&format!(
+            "    substituteInPlace pyproject.toml --replace-fail {}\n",
+            shell_words([from.as_str(), to.as_str()])
+        ));
+    }
+    out.push_str("  '';\n\n");
+}
+
 /// A generated package's `src` up to its hash: `fetchPypi` with the file's own spelling, or
 /// `fetchurl` with the file's URL where `fetchPypi` cannot name it.
 fn write_python_src(out: &mut String, package: &Package) {
@@ -686,6 +703,7 @@ pub fn render_python_package(package: &Package) -> Result<String, NixgenError> {
     ));
     if !wheel {
         list(&mut out, "build-system", &package.build_system);
+        write_build_relax(&mut out, &package.build_relax);
     }
     list(&mut out, "dependencies", &package.dependencies);
     // Pins the set meets at another release of the same major version (`Placed::relax`).

@@ -18,6 +18,7 @@ use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::pyset::PythonSet;
 use crate::requirement::{self, Containment, Requirement, Semantics};
 
 /// Points the tool (and its tests) at an index of their own.
@@ -406,6 +407,10 @@ pub struct Package {
     pub hash: String,
     /// Attributes of the set for `build-system`.
     pub build_system: Vec<String>,
+    /// `[build-system].requires` entries relaxed in `pyproject.toml` (as written, what they
+    /// become): the set's release is outside their bounds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub build_relax: Vec<(String, String)>,
     /// Attributes of the set (or other generated packages) for `dependencies`.
     pub dependencies: Vec<String>,
     /// The file's own requirements needed on Home Assistant's Python (markers evaluated), as
@@ -488,9 +493,23 @@ pub fn extend(
     )
 }
 
-/// Build backends the generator can package, by `build-backend`, and the set's attributes
-/// `[build-system].requires` names map to; anything else that compiles code is refused.
-pub fn build_system(metadata: &metadata::Metadata) -> Result<Vec<String>, String> {
+/// What a package's `[build-system].requires` becomes: the set's attributes, and the bounds
+/// relaxed where the set's release is outside them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildSystem {
+    pub attrs: Vec<String>,
+    /// (the requirement as `pyproject.toml` writes it, what it becomes), for `postPatch`.
+    pub relax: Vec<(String, String)>,
+    /// One sentence per relaxation, said as a warning.
+    pub warnings: Vec<String>,
+}
+
+/// `[build-system].requires` resolved in Home Assistant's set like runtime requirements:
+/// markers evaluated for Linux and the set's Python (a build requirement for Windows or macOS
+/// only is no requirement), each found by its name in the set, its bounds checked against the
+/// set's release and relaxed in `pyproject.toml` when outside them, as nixpkgs' maintainers do
+/// with `substituteInPlace`. What compiles code is refused; `wheel` is nixpkgs' own tooling.
+pub fn build_system(metadata: &metadata::Metadata, set: &PythonSet) -> Result<BuildSystem, String> {
     const NATIVE: &[&str] = &[
         "maturin",
         "scikit-build-core",
@@ -501,44 +520,58 @@ pub fn build_system(metadata: &metadata::Metadata) -> Result<Vec<String>, String
         "pybind11",
         "cffi",
     ];
-    const KNOWN: &[&str] = &[
-        "setuptools",
-        "setuptools-scm",
-        "hatchling",
-        "hatch-vcs",
-        "hatch-fancy-pypi-readme",
-        "poetry-core",
-        "flit-core",
-        "flit-scm",
-        "pdm-backend",
-        "wheel",
-    ];
-    let mut out = std::collections::BTreeSet::new();
-    for text in &metadata.build_requires {
+    let names = set.index();
+    let semantics = set.semantics();
+    let mut out = BuildSystem::default();
+    let mut attrs = std::collections::BTreeSet::new();
+    let requires: Vec<&str> = if metadata.build_requires.is_empty() {
+        // No pyproject.toml, or one without requires: setuptools, as pip would.
+        vec!["setuptools"]
+    } else {
+        metadata.build_requires.iter().map(String::as_str).collect()
+    };
+    for text in requires {
         let Ok(req) = requirement::parse(text) else {
             return Err(format!(
                 "`{text}` in [build-system].requires cannot be read"
             ));
         };
+        let applies = crate::deps::FLAKE_MACHINES
+            .iter()
+            .any(|machine| req.marker_holds(&set.python, &set.python_full, machine));
         let name = req.normalized.as_str();
+        if !applies || name == "wheel" {
+            continue;
+        }
         if NATIVE.contains(&name) {
             return Err(format!(
-                "its build needs `{name}`: it compiles code, which hacs-nix does not package"
+                "its build needs `{name}` on Linux: it compiles code, which hacs-nix does not package"
             ));
         }
-        if !KNOWN.contains(&name) {
+        let Some((attr, found)) = names.find(&req.name) else {
             return Err(format!(
-                "its build needs `{name}`, a build requirement hacs-nix does not map"
+                "its build needs `{text}`, which Home Assistant's Python set lacks"
             ));
+        };
+        if req.admits(&found.version, semantics) != requirement::Containment::Satisfied {
+            if text.contains(['"', '\\', '\'']) || req.specifiers.is_none() {
+                return Err(format!(
+                    "its build needs `{text}`, but Home Assistant's set has {attr} {}",
+                    found.version
+                ));
+            }
+            let bare = match req.extras.as_slice() {
+                [] => req.name.clone(),
+                extras => format!("{}[{}]", req.name, extras.join(",")),
+            };
+            out.warnings.push(format!(
+                "{}'s build needs `{text}`; Home Assistant's set has {attr} {}: relaxed to `{bare}` in pyproject.toml",
+                metadata.name, found.version
+            ));
+            out.relax.push((text.to_owned(), bare));
         }
-        // `wheel` is part of nixpkgs' Python build tooling already.
-        if name != "wheel" {
-            out.insert(name.to_owned());
-        }
+        attrs.insert(attr.to_owned());
     }
-    if out.is_empty() {
-        // No pyproject.toml, or one without requires: setuptools, as pip would.
-        out.insert("setuptools".to_owned());
-    }
-    Ok(out.into_iter().collect())
+    out.attrs = attrs.into_iter().collect();
+    Ok(out)
 }

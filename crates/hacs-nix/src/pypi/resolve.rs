@@ -119,9 +119,11 @@ pub async fn package_missing(
                 package,
                 downloaded,
                 note,
+                relaxed,
             }) => {
                 out.downloads += usize::from(downloaded);
                 out.notes.extend(note);
+                out.relaxed.extend(relaxed);
                 match place_requirements(&package, &names, semantics) {
                     Err(reason) => {
                         out.refused.insert(req.normalized.clone(), reason);
@@ -431,6 +433,8 @@ struct Got {
     package: Package,
     downloaded: bool,
     note: Option<String>,
+    /// Build requirements relaxed, one sentence each.
+    relaxed: Vec<String>,
 }
 
 /// One requirement: chosen, downloaded, verified, read; or the locked package when its file is
@@ -476,6 +480,7 @@ async fn one(
                 package,
                 downloaded: false,
                 note: Some(note),
+                relaxed: Vec::new(),
             });
         }
         (Err(e), _) => return Err(e.to_string()),
@@ -503,6 +508,7 @@ async fn one(
             package: extra_build(package.clone()),
             downloaded: false,
             note: None,
+            relaxed: Vec::new(),
         });
     }
     let mut file = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
@@ -518,7 +524,7 @@ async fn one(
     .map_err(|e| e.to_string())?;
     let wheel = chosen.kind == Kind::PureWheel;
     let build = if wheel {
-        Vec::new()
+        super::BuildSystem::default()
     } else {
         if let Some(native) = &meta.native {
             return Err(format!(
@@ -526,7 +532,7 @@ async fn one(
                 req.normalized, meta.version
             ));
         }
-        build_system(&meta).map_err(|e| {
+        build_system(&meta, set).map_err(|e| {
             format!(
                 "{} {}: {e}: write it by hand (or add what it needs with [python.{}] build-inputs)",
                 req.normalized, meta.version, req.normalized
@@ -569,7 +575,8 @@ async fn one(
         extension,
         python_tag,
         hash: digest.to_sri(),
-        build_system: build,
+        build_system: build.attrs,
+        build_relax: build.relax,
         dependencies: Vec::new(),
         requires: meta.requires.clone(),
         import_names: meta.import_names.clone(),
@@ -583,6 +590,7 @@ async fn one(
         package: extra_build(package),
         downloaded: true,
         note: None,
+        relaxed: build.warnings,
     })
 }
 
