@@ -662,5 +662,11 @@ fn missing_requirements_are_packaged_recursively() {
         "{:?}",
         packaged.refused
     );
-    assert!(packaged.refused.contains_key("needs-native"));
+    // The refusal of what needs it carries the reason, not only the name.
+    let needs = &packaged.refused["needs-native"];
+    assert!(
+        needs.starts_with("it needs `native`, which could not be packaged (")
+            && needs.contains("compiled"),
+        "{needs}"
+    );
 }

@@ -200,9 +200,14 @@ pub async fn package_missing(
         }
         for (attr, dep) in broken {
             out.packages.remove(&attr);
+            // The reason travels up: "could not be packaged" alone says nothing to act on.
+            let why = out
+                .refused
+                .get(&dep)
+                .map_or_else(String::new, |reason| format!(" ({reason})"));
             out.refused.insert(
                 attr,
-                format!("it needs `{dep}`, which could not be packaged"),
+                format!("it needs `{dep}`, which could not be packaged{why}"),
             );
         }
     }
