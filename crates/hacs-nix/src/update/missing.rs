@@ -65,28 +65,7 @@ impl Draft {
             };
             let packaged = package(&wanted, set, options.python_index.as_deref(), context).await;
             self.python_downloads += packaged.downloads;
-            for note in packaged.notes {
-                self.findings
-                    .entry(PYTHON_FINDINGS.to_owned())
-                    .or_default()
-                    .push(Finding::warning(
-                        "python-index-unreachable",
-                        Location::file("pkgs/components.lock.json"),
-                        note,
-                        "the next run with the index reachable checks for a newer release",
-                    ));
-            }
-            for relaxed in packaged.relaxed {
-                self.findings
-                    .entry(PYTHON_FINDINGS.to_owned())
-                    .or_default()
-                    .push(Finding::warning(
-                        "python-relaxed",
-                        Location::file("pkgs/components.lock.json"),
-                        relaxed,
-                        "nothing to do if it works; the next nixpkgs may meet the pin",
-                    ));
-            }
+            self.file_python_warnings(packaged.notes, packaged.relaxed);
             refused = packaged.refused;
             self.packaged = packaged.packages;
         }
@@ -100,6 +79,27 @@ impl Draft {
                 }
                 _ => self.settle_requirements(p, report, &base, &refused),
             }
+        }
+    }
+
+    /// What the packaging says without stopping: the index unreachable (locked packages
+    /// kept), pins relaxed; filed under the generated packages' findings.
+    fn file_python_warnings(&mut self, notes: Vec<String>, relaxed: Vec<String>) {
+        const UNREACHABLE: &str =
+            "the next run with the index reachable checks for a newer release";
+        const RELAXED: &str = "nothing to do if it works; the next nixpkgs may meet the pin";
+        let warnings = notes
+            .into_iter()
+            .map(|n| (n, "python-index-unreachable", UNREACHABLE))
+            .chain(relaxed.into_iter().map(|r| (r, "python-relaxed", RELAXED)));
+        let filed = self.findings.entry(PYTHON_FINDINGS.to_owned()).or_default();
+        for (message, rule, help) in warnings {
+            filed.push(Finding::warning(
+                rule,
+                Location::file("pkgs/components.lock.json"),
+                message,
+                help,
+            ));
         }
     }
 

@@ -3,6 +3,8 @@
 //! that breaks it fails its component, and the previous pin stands in for it when there is
 //! one; an entry the old lock held but could not use is named too.
 
+use std::collections::BTreeMap;
+
 use super::{Draft, Failure};
 use crate::finding::{Finding, Location};
 use crate::lock::{Invalid, Lock};
@@ -74,29 +76,23 @@ impl Draft {
 
     /// Puts the old lock's entry back in place of an invalid one; whether there was one.
     fn restore_entry(&mut self, old: &Lock, invalid: &Invalid) -> bool {
-        let attr = &invalid.attr;
+        fn put_back<E: Clone>(
+            from: &BTreeMap<String, E>,
+            to: &mut BTreeMap<String, E>,
+            attr: &str,
+        ) -> bool {
+            from.get(attr)
+                .map(|e| to.insert(attr.to_owned(), e.clone()))
+                .is_some()
+        }
+        let attr = invalid.attr.as_str();
         self.lock.remove(invalid.kind, attr);
         match invalid.kind {
-            "components" => old
-                .components
-                .get(attr)
-                .map(|e| self.lock.components.insert(attr.clone(), e.clone()))
-                .is_some(),
-            "python" => old
-                .python
-                .get(attr)
-                .map(|e| self.lock.python.insert(attr.clone(), e.clone()))
-                .is_some(),
-            "cards" => old
-                .cards
-                .get(attr)
-                .map(|e| self.lock.cards.insert(attr.clone(), e.clone()))
-                .is_some(),
-            _ => old
-                .themes
-                .get(attr)
-                .map(|e| self.lock.themes.insert(attr.clone(), e.clone()))
-                .is_some(),
+            "components" => put_back(&old.components, &mut self.lock.components, attr),
+            "python" => put_back(&old.python, &mut self.lock.python, attr),
+            "cards" => put_back(&old.cards, &mut self.lock.cards, attr),
+            "themes" => put_back(&old.themes, &mut self.lock.themes, attr),
+            _ => false,
         }
     }
 
