@@ -481,7 +481,7 @@ fn generated_python_packages_evaluate() {
 /// `[build-system].requires` resolved in Home Assistant's set like runtime requirements:
 /// backends that compile code are refused; a requirement for Windows only is none; the set's
 /// attribute is taken by name (`uv-build`, which no table listed); a bound the set's release
-/// is outside (`flit_core<4` against flit-core 4.0.0) is relaxed with a warning (it used to
+/// is outside (`flit_core<4` against flit-core 4.0.1) is relaxed with a warning (it used to
 /// pass unchecked, and `python -m build --no-isolation` then failed: "Unmet dependencies"); a
 /// build requirement the set lacks is refused with its name.
 #[test]
@@ -519,7 +519,7 @@ fn build_requirements_are_resolved_in_the_set() {
         [("flit_core<4,>=3.9".to_owned(), "flit_core".to_owned())]
     );
     assert!(
-        flit.warnings[0].contains("Home Assistant's set has flit-core 4.0.0"),
+        flit.warnings[0].contains("Home Assistant's set has flit-core 4.0.1"),
         "{:?}",
         flit.warnings
     );

@@ -39,8 +39,8 @@ pub struct Metadata {
     /// Top-level import names, from `top_level.txt` where there is one, else the packages and
     /// modules at the top of the sdist (or its `src/`).
     pub import_names: Vec<String>,
-    /// Why the sdist compiles code, when its `setup.py` says so (`ext_modules`, `Extension(`,
-    /// `cythonize`).
+    /// Why the sdist compiles code on Linux, when its `setup.py` says so (`ext_modules`,
+    /// `Extension(`, `cythonize`, outside branches only other systems take).
     pub native: Option<String>,
 }
 
@@ -142,10 +142,7 @@ pub fn read(
         metadata.import_names = source_modules(&tree);
     }
     if !wheel && let Some(setup) = text_of(&mut tree, "setup.py") {
-        metadata.native = ["ext_modules", "Extension(", "cythonize"]
-            .iter()
-            .find(|needle| setup.contains(*needle))
-            .map(|needle| format!("its setup.py uses `{needle}`"));
+        metadata.native = super::compiles::on_linux(&setup);
     }
     metadata.import_names.sort();
     metadata.import_names.dedup();

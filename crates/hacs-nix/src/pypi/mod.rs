@@ -9,6 +9,7 @@
 //! reason. pip skips yanked files unless pinned with `==`, files whose `Requires-Python` excludes
 //! the interpreter, and pre-releases unless the specifier names one (or nothing else matches).
 
+mod compiles;
 pub mod metadata;
 pub mod resolve;
 
