@@ -16,16 +16,24 @@ use support::pipeline::{Case, command, manifest, shown, source_component};
 /// The index: every case the packaging meets.
 fn index() -> support::index::Index {
     // Old setuptools sdists: PKG-INFO without Requires-Dist, the list in requires.txt.
-    let micloud = |version: &'static str| Sdist {
+    let micloud = |version: &'static str| {
+        Sdist {
         name: "micloud",
         version,
         requires_txt: Some("pycryptodome>=3\nclick-lite>=2\n\n[dev]\npytest\n"),
-        setup_py: Some("from setuptools import setup\nsetup(name='micloud')\n"),
+        // As micloud's own: the metadata in setup.py (a real setuptools builds it).
+        setup_py: Some(Box::leak(
+            format!(
+                "from setuptools import setup\nsetup(name='micloud', version='{version}', packages=['micloud'], install_requires=['pycryptodome>=3', 'click-lite>=2'], extras_require={{'dev': ['pytest']}})\n"
+            )
+            .into_boxed_str(),
+        )),
         packages: vec!["micloud"],
         top_level_txt: true,
         license: Some("MIT"),
         summary: "Xiaomi cloud connect library.",
         ..Sdist::default()
+    }
     };
     let served = |s: &Sdist| Served::new(s.filename(), s.build());
     let mut yanked = served(&micloud("0.7"));
@@ -33,7 +41,18 @@ fn index() -> support::index::Index {
     let mut too_new = served(&micloud("0.8"));
     too_new.requires_python = Some("<3.14");
     let (wheel_name, wheel_bytes) = wheel("micloud", "0.6", &["click-lite"], &["micloud"]);
-    let (click_name, click_bytes) = wheel("click-lite", "2.1", &[], &["click_lite"]);
+    // A wheel its backend (flit-core) built.
+    let (click_name, click_bytes) = Sdist {
+        name: "click-lite",
+        version: "2.1",
+        pyproject: Some(
+            "[build-system]\nrequires = [\"flit_core>=3.2\"]\nbuild-backend = \"flit_core.buildapi\"\n",
+        ),
+        packages: vec!["click_lite"],
+        summary: "Click, lighter",
+        ..Sdist::default()
+    }
+    .build_wheel();
     let hatchy = Sdist {
         name: "hatchy",
         version: "1.2",
@@ -64,6 +83,7 @@ fn index() -> support::index::Index {
         setup_py: Some(
             "from setuptools import Extension, setup\nsetup(ext_modules=[Extension('fastnative._speed', ['speed.c'])])\n",
         ),
+        extra_files: vec![("speed.c", "int speed(void) { return 1; }\n")],
         packages: vec!["fastnative"],
         summary: "Compiled",
         ..Sdist::default()
@@ -587,4 +607,127 @@ fn fetch_pypi_names_the_file_as_the_index_does() {
     let args = support::builder::build_python(case.dir.path(), "calver", &files)
         .unwrap_or_else(|e| panic!("calver: {e}"));
     assert_eq!(args["src"]["version"], "2024.01.5", "{args}");
+}
+
+/// Every case the issue met in real packages, as real sdists built by real backends, packaged
+/// by `update-components` and then each generated package built for real (its backend offline,
+/// install, nixpkgs' runtime dependency check, `pythonImportsCheck`):
+/// - `tidy` (hatchling): a `tests/` package and a stray `test_tidy.py` in the sdist;
+/// - `serialish` (setuptools): a Rust extension only Windows and macOS build, its
+///   `setuptools-rust` build requirement behind a marker (serialx's shape; it used to be
+///   refused as compiled code), and `find_packages()` installing `tests` too;
+/// - `flitty` (flit-core): `flit_core>=3.2,<4` against the set's flit-core 4;
+/// - `pinny2` (poetry-core): an exact pin of aiohttp the set misses within its major version;
+/// - `uvy` (uv-build): a backend the set has beyond the old table.
+#[test]
+fn every_case_builds_with_its_real_backend() {
+    let project = |name, pyproject, requires, packages| Sdist {
+        name,
+        version: "1.0",
+        requires,
+        pyproject: Some(pyproject),
+        packages,
+        summary: "A case of the issue",
+        license: Some("MIT"),
+        ..Sdist::default()
+    };
+    let mut tidy = project(
+        "tidy",
+        "[build-system]\nrequires = [\"hatchling\"]\nbuild-backend = \"hatchling.build\"\n",
+        vec![],
+        vec!["tidy"],
+    );
+    tidy.extra_files = vec![("test_tidy.py", "import tidy\n")];
+    let mut serialish = project(
+        "serialish",
+        "[build-system]\nrequires = [\"setuptools>=64\", \"setuptools-rust>=1.7; sys_platform == 'win32' or sys_platform == 'darwin'\"]\nbuild-backend = \"setuptools.build_meta\"\n",
+        vec!["tidy>=1"],
+        vec!["serialish"],
+    );
+    serialish.setup_py = Some(
+        "import sysconfig\nimport setuptools\n\nif sysconfig.get_platform().startswith((\"win\", \"macosx-\")):\n    from setuptools_rust import RustExtension\n\n    setuptools.setup(\n        packages=setuptools.find_packages(),\n        rust_extensions=[RustExtension(\"serialish._rust\")],\n    )\nelse:\n    setuptools.setup(packages=setuptools.find_packages())\n",
+    );
+    let flitty = project(
+        "flitty",
+        "[build-system]\nrequires = [\"flit_core>=3.2,<4\"]\nbuild-backend = \"flit_core.buildapi\"\n",
+        vec![],
+        vec!["flitty"],
+    );
+    let pinny2 = project(
+        "pinny2",
+        "[build-system]\nrequires = [\"poetry-core>=2\"]\nbuild-backend = \"poetry.core.masonry.api\"\n",
+        vec!["aiohttp==3.12.0"],
+        vec!["pinny2"],
+    );
+    let mut uvy = project(
+        "uvy",
+        "[build-system]\nrequires = [\"uv_build>=0.8,<0.9\"]\nbuild-backend = \"uv_build\"\n",
+        vec![],
+        vec!["uvy"],
+    );
+    uvy.src_layout = true;
+    let all = [&tidy, &serialish, &flitty, &pinny2, &uvy];
+    let projects: Vec<(&str, Vec<Served>)> = all
+        .iter()
+        .map(|s| (s.name, vec![Served::new(s.filename(), s.build())]))
+        .collect();
+    let index = serve_index(&projects);
+    let mut case = Case::new();
+    case.source_release(
+        "o/cases",
+        "1.0.0",
+        "Needs every case",
+        source_component("cases", &["serialish", "flitty", "pinny2", "uvy"]),
+    );
+    case.want("[cases]\nrepo = \"o/cases\"\n");
+    let out = run(&case, &index.url, &["update-components"]);
+    let text = shown(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("warning[python-relaxed]") && text.contains("flit_core"),
+        "{text}"
+    );
+    let lock: serde_json::Value =
+        serde_json::from_str(&read(&case.pkgs().join("components.lock.json"))).unwrap();
+    let python = lock["python"].as_object().unwrap();
+    assert_eq!(
+        python.keys().collect::<Vec<_>>(),
+        ["flitty", "pinny2", "serialish", "tidy", "uvy"],
+        "{text}"
+    );
+    for attr in python.keys() {
+        assert_eq!(
+            python[attr]["import_names"],
+            serde_json::json!([attr]),
+            "no tests, no test_*: {text}"
+        );
+    }
+    assert_eq!(
+        python["serialish"]["build_system"],
+        serde_json::json!(["setuptools"]),
+        "setuptools-rust is for other systems"
+    );
+    let files = |name: &str| index.files.get(name).cloned();
+    for attr in python.keys() {
+        support::builder::build_python(case.dir.path(), attr, &files)
+            .unwrap_or_else(|e| panic!("{attr}: {e}"));
+    }
+    // The relaxations are what makes them build: without them the real build and check fail.
+    for (attr, phase) in [("flitty", "build"), ("pinny2", "runtime-deps-check")] {
+        let file = case.pkgs().join(format!("python/{attr}/default.nix"));
+        let text = read(&file);
+        let unrelaxed = match attr {
+            "flitty" => {
+                let start = text.find("  postPatch").unwrap();
+                let end = start + text[start..].find("'';\n").unwrap() + 4;
+                format!("{}{}", &text[..start], &text[end..])
+            }
+            _ => text.replace("  pythonRelaxDeps = [ \"aiohttp\" ];\n", ""),
+        };
+        assert_ne!(unrelaxed, text, "{attr}: {text}");
+        std::fs::write(&file, unrelaxed).unwrap();
+        let err = support::builder::build_python(case.dir.path(), attr, &files).unwrap_err();
+        assert_eq!(err.phase, phase, "{attr}: {err}");
+        std::fs::write(&file, text).unwrap();
+    }
 }

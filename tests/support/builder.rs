@@ -193,66 +193,19 @@ pub fn fetch_pypi_file(src: &Value) -> String {
     }
 }
 
-/// A generated Python package built as nixpkgs' Python builder would check it: the file
-/// `fetchPypi` fetches must have the SHA-256 of `src.hash` (real `sha256sum`); nixpkgs'
-/// runtime dependency check (every `Requires-Dist` of the file whose marker holds on Home
-/// Assistant's Python installed among `dependencies`, at a version its specifier admits, with
-/// real `packaging` and `importlib.metadata`); and `pythonImportsCheck` (each name importable
-/// from what the file installs). Returns the evaluated arguments.
+/// A generated Python package built for real, as nixpkgs' `buildPythonPackage` builds it
+/// (`support::pybuild`): the file `src` fetches checked against `src.hash` with `sha256sum`,
+/// built by its declared backend offline, installed, nixpkgs' runtime dependency check and
+/// `pythonImportsCheck` run; each generated package it needs is built first. Returns the
+/// evaluated arguments.
 pub fn build_python(
     checkout: &Path,
     attr: &str,
     files: &dyn Fn(&str) -> Option<Vec<u8>>,
 ) -> Result<Value, Failed> {
     let args = evaluate_python(checkout, attr)?;
-    let name = fetch_pypi_file(&args["src"]);
-    let bytes = files(&name).ok_or_else(|| failed("fetch", format!("the index has no {name}")))?;
     let work = tempfile::tempdir().unwrap();
-    let path = work.path().join(&name);
-    fs::write(&path, &bytes).unwrap();
-    let sum = Command::new("sha256sum").arg(&path).output().unwrap();
-    let got = String::from_utf8_lossy(&sum.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    let want =
-        hacs_nix::hash::Sha256Digest::parse(args["src"]["hash"].as_str().unwrap_or_default())
-            .map_err(|e| failed("fetch", e.to_string()))?
-            .to_hex();
-    if got != want {
-        return Err(failed(
-            "fetch",
-            format!("hash mismatch: specified {want}, got {got}"),
-        ));
-    }
-    let sitedir = work.path().join("site-packages");
-    site(&args, &sitedir);
-    let imports: Vec<String> = args["pythonImportsCheck"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect();
-    let run = Command::new(oracle_python())
-        .arg(format!("{ROOT}/tests/oracles/python_package_model.py"))
-        .arg(&path)
-        .arg(&sitedir)
-        .args(&imports)
-        .output()
-        .unwrap();
-    if !run.status.success() {
-        let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
-        let phase = stderr
-            .lines()
-            .find_map(|l| l.strip_prefix("@@phase "))
-            .unwrap_or("check")
-            .to_owned();
-        return Err(Failed {
-            phase,
-            message: stderr,
-        });
-    }
+    super::pybuild::build(&args, files, work.path(), &mut BTreeMap::new())?;
     Ok(args)
 }
 

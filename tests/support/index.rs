@@ -27,6 +27,8 @@ pub struct Sdist {
     pub top_level_txt: bool,
     pub license: Option<&'static str>,
     pub summary: &'static str,
+    /// More files of the source tree (path, text).
+    pub extra_files: Vec<(&'static str, &'static str)>,
 }
 
 impl Sdist {
@@ -39,7 +41,92 @@ impl Sdist {
         )
     }
 
+    /// The sdist the index serves: built by its real backend (`support::pybuild::sdist`) from
+    /// a source tree with these fields as `[project]`; only the old setuptools shape
+    /// (`requires_txt`: PKG-INFO without `Requires-Dist`), which no backend at hand writes any
+    /// more, is written here as such sdists are laid out.
     pub fn build(&self) -> Vec<u8> {
+        if self.requires_txt.is_some() {
+            return self.legacy();
+        }
+        let (name, bytes) = super::pybuild::sdist(&self.tree(), &self.backends());
+        assert_eq!(name, self.filename(), "the backend names the sdist");
+        bytes
+    }
+
+    /// The build requirements' names (`setuptools` when the project has no pyproject.toml).
+    fn backends(&self) -> Vec<&'static str> {
+        let Some(text) = self.pyproject else {
+            return vec!["setuptools"];
+        };
+        let value: toml::Value = toml::from_str(text).unwrap();
+        value["build-system"]["requires"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap())
+            // The fixtures' markers name only other systems.
+            .filter(|r| !r.contains(';'))
+            .map(|r| {
+                let end = r
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+                    .unwrap_or(r.len());
+                let name = r[..end].to_ascii_lowercase().replace(['_', '.'], "-");
+                &*Box::leak(name.into_boxed_str())
+            })
+            .collect()
+    }
+
+    /// The same project as a wheel its backend builds.
+    pub fn build_wheel(&self) -> (String, Vec<u8>) {
+        super::pybuild::wheel(&self.tree(), &self.backends())
+    }
+
+    /// The project's source tree.
+    fn tree(&self) -> Vec<(String, String)> {
+        let quoted = |items: &[&str]| {
+            items
+                .iter()
+                .map(|i| format!("{i:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let build = self.pyproject.unwrap_or(
+            "[build-system]\nrequires = [\"setuptools\"]\nbuild-backend = \"setuptools.build_meta\"\n",
+        );
+        let mut pyproject = format!(
+            "{build}\n[project]\nname = {:?}\nversion = {:?}\ndescription = {:?}\ndependencies = [{}]\n",
+            self.name,
+            self.version,
+            self.summary,
+            quoted(&self.requires)
+        );
+        if let Some(license) = self.license {
+            pyproject.push_str(&format!("license = {license:?}\n"));
+        }
+        pyproject.push_str(&format!(
+            "[project.urls]\nHomepage = \"https://example.org/{}\"\n",
+            self.name
+        ));
+        let mut tree = vec![("pyproject.toml".to_owned(), pyproject)];
+        let base = if self.src_layout { "src/" } else { "" };
+        for package in &self.packages {
+            tree.push((
+                format!("{base}{package}/__init__.py"),
+                "VERSION = 1\n".to_owned(),
+            ));
+        }
+        tree.push(("tests/__init__.py".to_owned(), String::new()));
+        if let Some(text) = self.setup_py {
+            tree.push(("setup.py".to_owned(), text.to_owned()));
+        }
+        for (path, text) in &self.extra_files {
+            tree.push(((*path).to_owned(), (*text).to_owned()));
+        }
+        tree
+    }
+
+    fn legacy(&self) -> Vec<u8> {
         let top = format!("{}-{}", self.name.replace(['-', '.'], "_"), self.version);
         let mut info = format!(
             "Metadata-Version: 2.1\nName: {}\nVersion: {}\nSummary: {}\nHome-page: https://example.org/{}\n",

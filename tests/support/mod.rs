@@ -11,4 +11,5 @@ pub mod index;
 pub mod nixos;
 pub mod oracle;
 pub mod pipeline;
+pub mod pybuild;
 pub mod trees;

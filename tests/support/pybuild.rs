@@ -1,0 +1,309 @@
+//! Python packages built for real, with their real build backends, the way nixpkgs'
+//! `buildPythonPackage` builds them (`tests/oracles/build_python_package.py` runs the phases):
+//! the build environments are the ones `scripts/oracles` installs under `.venv-oracle/build`
+//! (each backend of the fixture set at the set's version, the front end `build` + `installer`,
+//! and a venv with neither pip nor setuptools), and nixpkgs' own runtime dependency check hook
+//! from `shared/nixpkgs/python`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+
+use serde_json::{Value, json};
+
+use super::builder::Failed;
+
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+/// `.venv-oracle/build` (or `HACS_NIX_BUILD_ENV`); a test that needs it fails without it.
+pub fn build_env() -> PathBuf {
+    let dir = std::env::var_os("HACS_NIX_BUILD_ENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(ROOT).join(".venv-oracle/build"));
+    assert!(
+        dir.join("bare/bin/python").exists() && dir.join("frontend/.done").exists(),
+        "no build environments at {}: run `bash scripts/oracles`",
+        dir.display()
+    );
+    dir
+}
+
+/// The folder holding build requirement `pname` at the set's `version` (any version when the
+/// evaluation did not say, `"0"`).
+fn backend(pname: &str, version: &str) -> Result<PathBuf, Failed> {
+    let set = build_env().join("set");
+    let exact = set.join(format!("{pname}-{version}"));
+    if exact.join(".done").exists() {
+        return Ok(exact);
+    }
+    let any: Vec<PathBuf> = fs::read_dir(&set)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_prefix(pname))
+                .is_some_and(|rest| {
+                    rest.starts_with('-') && rest[1..].starts_with(|c: char| c.is_ascii_digit())
+                })
+        })
+        .collect();
+    match any.as_slice() {
+        [one] if version == "0" => Ok(one.clone()),
+        _ => Err(Failed {
+            phase: "build".into(),
+            message: format!(
+                "no build environment for {pname} {version} under {}: add it to scripts/oracles",
+                set.display()
+            ),
+        }),
+    }
+}
+
+/// Whether `unshare -rn` can cut the network here (it can as root and in user namespaces).
+fn unshare() -> Vec<String> {
+    static WORKS: OnceLock<bool> = OnceLock::new();
+    let works = *WORKS.get_or_init(|| {
+        Command::new("unshare")
+            .args(["-rn", "true"])
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    if works {
+        vec!["unshare".into(), "-rn".into()]
+    } else {
+        eprintln!("\n!!! unshare -rn does not work here: builds run with the network\n");
+        Vec::new()
+    }
+}
+
+/// nixpkgs' `python-runtime-deps-check-hook.py`, where shared/nixpkgs is at hand.
+fn deps_hook() -> Option<PathBuf> {
+    let hook = std::env::var_os("HACS_NIX_NIXPKGS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(ROOT).join("../shared/nixpkgs"))
+        .join("python/python-runtime-deps-check-hook.py");
+    hook.is_file().then_some(hook)
+}
+
+/// A set package as installed: its `*.dist-info` at the set's version (what nixpkgs' check
+/// reads of it); the packages under test never import them at import time.
+fn set_package(site: &Path, pname: &str, version: &str) {
+    let folder: String = pname
+        .chars()
+        .map(|c| if matches!(c, '-' | '.') { '_' } else { c })
+        .collect();
+    let info = site.join(format!("{folder}-{version}.dist-info"));
+    fs::create_dir_all(&info).unwrap();
+    fs::write(
+        info.join("METADATA"),
+        format!("Metadata-Version: 2.1\nName: {pname}\nVersion: {version}\n"),
+    )
+    .unwrap();
+}
+
+/// The file `src` fetches, as evaluated.
+fn src_file(src: &Value) -> String {
+    if let Some(url) = src["url"].as_str() {
+        return url.rsplit('/').next().unwrap_or_default().to_owned();
+    }
+    super::builder::fetch_pypi_file(src)
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Builds the evaluated generated package `args` and, first, each generated package it needs;
+/// returns the `site-packages` folders it brings (its own and its dependencies', as nixpkgs
+/// propagates them). `built` remembers what is built, by pname.
+pub fn build(
+    args: &Value,
+    files: &dyn Fn(&str) -> Option<Vec<u8>>,
+    work: &Path,
+    built: &mut BTreeMap<String, Vec<PathBuf>>,
+) -> Result<Vec<PathBuf>, Failed> {
+    let pname = args["pname"].as_str().unwrap_or_default().to_owned();
+    if let Some(done) = built.get(&pname) {
+        return Ok(done.clone());
+    }
+    let failed = |phase: &str, message: String| Failed {
+        phase: phase.into(),
+        message: format!("{pname}: {message}"),
+    };
+    let set_site = work.join("set-site-packages");
+    fs::create_dir_all(&set_site).unwrap();
+    let mut deps: Vec<PathBuf> = vec![set_site.clone()];
+    for dep in args["dependencies"].as_array().into_iter().flatten() {
+        if dep["generated"] == Value::Bool(true) {
+            for site in build(dep, files, work, built)? {
+                if !deps.contains(&site) {
+                    deps.push(site);
+                }
+            }
+        } else {
+            set_package(
+                &set_site,
+                dep["pname"].as_str().unwrap_or_default(),
+                dep["version"].as_str().unwrap_or_default(),
+            );
+        }
+    }
+    // fetch: the file and its hash.
+    let name = src_file(&args["src"]);
+    let bytes = files(&name).ok_or_else(|| failed("fetch", format!("the index has no {name}")))?;
+    let want = hacs_nix::hash::Sha256Digest::parse(args["src"]["hash"].as_str().unwrap_or(""))
+        .map_err(|e| failed("fetch", e.to_string()))?;
+    let dir = work.join(&pname);
+    fs::create_dir_all(&dir).unwrap();
+    let src = dir.join(&name);
+    fs::write(&src, &bytes).unwrap();
+    // The hash as a real tool computes it.
+    let sum = Command::new("sha256sum").arg(&src).output().unwrap();
+    let got = String::from_utf8_lossy(&sum.stdout);
+    if got.split_whitespace().next() != Some(want.to_hex().as_str()) {
+        return Err(failed("fetch", format!("{name}: hash mismatch, got {got}")));
+    }
+    let mut build_system = Vec::new();
+    for b in args["build-system"].as_array().into_iter().flatten() {
+        let (p, v) = (
+            b["pname"].as_str().unwrap_or_default(),
+            b["version"].as_str().unwrap_or("0"),
+        );
+        build_system.push(backend(p, v)?);
+    }
+    let env = build_env();
+    let hook = deps_hook();
+    if hook.is_none() {
+        eprintln!(
+            "\n!!! SKIPPED for {pname}: nixpkgs' runtime dependency check hook was not found \
+             (shared/nixpkgs/python beside the checkout, or HACS_NIX_NIXPKGS)\n"
+        );
+    }
+    let spec = json!({
+        "work": dir,
+        "out": dir.join("out"),
+        "python": env.join("bare/bin/python"),
+        "frontend": env.join("frontend"),
+        "hook_path": env.join("hook-26"),
+        "deps_hook": hook,
+        "src": src,
+        "wheel": args["format"] == "wheel",
+        "postPatch": args["postPatch"],
+        "build_system": build_system,
+        "unshare": unshare(),
+        "relax": strings(&args["pythonRelaxDeps"]),
+        "dependencies": deps,
+        "imports": strings(&args["pythonImportsCheck"]),
+    });
+    let spec_file = dir.join("spec.json");
+    fs::write(&spec_file, spec.to_string()).unwrap();
+    let run = Command::new(super::builder::oracle_python())
+        .arg(format!("{ROOT}/tests/oracles/build_python_package.py"))
+        .arg(&spec_file)
+        .output()
+        .unwrap();
+    if !run.status.success() {
+        let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+        let phase = stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("@@phase "))
+            .unwrap_or("build")
+            .to_owned();
+        return Err(failed(&phase, stderr));
+    }
+    let site = PathBuf::from(String::from_utf8_lossy(&run.stdout).trim());
+    let mut sites = vec![site];
+    sites.extend(deps.into_iter().filter(|d| d != &set_site));
+    built.insert(pname, sites.clone());
+    Ok(sites)
+}
+
+/// A source tree packed into an sdist by its real backend (`python -m build --sdist
+/// --no-isolation` with only `backends` on the path), once per test binary and tree.
+pub fn sdist(tree: &[(String, String)], backends: &[&str]) -> (String, Vec<u8>) {
+    pack(tree, backends, "--sdist")
+}
+
+/// The same tree built into a wheel (`--wheel`).
+pub fn wheel(tree: &[(String, String)], backends: &[&str]) -> (String, Vec<u8>) {
+    pack(tree, backends, "--wheel")
+}
+
+/// `PATH` with each build input's `bin/` first, as stdenv puts build inputs' programs on it
+/// (uv-build's Python shim runs its `uv-build` program from there).
+fn bin_path(dirs: &[PathBuf]) -> std::ffi::OsString {
+    let system = std::env::var_os("PATH").unwrap_or_default();
+    let bins = dirs
+        .iter()
+        .map(|d| d.join("bin"))
+        .chain(std::env::split_paths(&system));
+    std::env::join_paths(bins).unwrap()
+}
+
+fn pack(tree: &[(String, String)], backends: &[&str], kind: &str) -> (String, Vec<u8>) {
+    static CACHE: OnceLock<Mutex<BTreeMap<String, (String, Vec<u8>)>>> = OnceLock::new();
+    let key = format!("{tree:?}{backends:?}{kind}");
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(hit) = cache.lock().unwrap().get(&key) {
+        return hit.clone();
+    }
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("project");
+    for (path, text) in tree {
+        let file = root.join(path);
+        fs::create_dir_all(file.parent().unwrap()).unwrap();
+        fs::write(&file, text).unwrap();
+    }
+    let env = build_env();
+    let mut path = vec![env.join("frontend")];
+    for b in backends {
+        path.push(backend(b, "0").unwrap_or_else(|e| panic!("{e}")));
+    }
+    let joined = std::env::join_paths(&path).unwrap();
+    let out = Command::new(env.join("bare/bin/python"))
+        // Upstream built it with whatever release its bounds name (flit_core<4); the set's
+        // backend packs the same tree, so its bounds are not checked here.
+        .args([
+            "-m",
+            "build",
+            "--no-isolation",
+            "--skip-dependency-check",
+            kind,
+            "--outdir",
+        ])
+        .arg(work.path().join("dist"))
+        .arg(&root)
+        .env_clear()
+        .env("PATH", bin_path(&path))
+        .env("PYTHONPATH", joined)
+        .env("SOURCE_DATE_EPOCH", "315532800")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the sdist of {tree:?} with {backends:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file = fs::read_dir(work.path().join("dist"))
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    let got = (
+        file.file_name().unwrap().to_string_lossy().into_owned(),
+        fs::read(&file).unwrap(),
+    );
+    cache.lock().unwrap().insert(key, got.clone());
+    got
+}
