@@ -3,7 +3,12 @@
 //! `pip download --no-deps --no-binary :all: micloud==0.6` fetches; and real packages that
 //! real HACS integrations need, packaged with everything they pull in and each built for real.
 //! Ignored by default; `.ci/run` runs them (`cargo test --test pypi_live -- --ignored`).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
 
 mod support;
 
@@ -72,6 +77,7 @@ fn micloud_as_pip_downloads_it() {
 /// - xyscreens: hatchling + hatch-vcs, `hatchling>=1.29` against the set's 1.27 (relaxed);
 /// - tmodbus: hatchling + hatch-vcs, needs tenacity (generated);
 /// - their own dependencies typing-extensions (flit-core, `flit_core<4` relaxed) and tenacity.
+///
 /// (micloud, tried too, is refused: requests needs charset-normalizer, whose setup.py runs
 /// `cythonize` on Linux; the set has requests in real nixpkgs anyway.)
 #[test]

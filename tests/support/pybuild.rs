@@ -64,6 +64,7 @@ fn backend(pname: &str, version: &str) -> Result<PathBuf, Failed> {
     }
 }
 
+#[allow(clippy::print_stderr)] // a build with the network must be seen in the test output
 /// Whether `unshare -rn` can cut the network here (it can as root and in user namespaces).
 fn unshare() -> Vec<String> {
     static WORKS: OnceLock<bool> = OnceLock::new();
@@ -122,6 +123,7 @@ fn strings(v: &Value) -> Vec<String> {
         .collect()
 }
 
+#[allow(clippy::print_stderr)] // a skipped check must be seen in the test output
 /// Builds the evaluated generated package `args` and, first, each generated package it needs;
 /// returns the `site-packages` folders it brings (its own and its dependencies', as nixpkgs
 /// propagates them). `built` remembers what is built, by pname.
@@ -250,7 +252,8 @@ fn bin_path(dirs: &[PathBuf]) -> std::ffi::OsString {
 }
 
 fn pack(tree: &[(String, String)], backends: &[&str], kind: &str) -> (String, Vec<u8>) {
-    static CACHE: OnceLock<Mutex<BTreeMap<String, (String, Vec<u8>)>>> = OnceLock::new();
+    type Packed = BTreeMap<String, (String, Vec<u8>)>;
+    static CACHE: OnceLock<Mutex<Packed>> = OnceLock::new();
     let key = format!("{tree:?}{backends:?}{kind}");
     let cache = CACHE.get_or_init(Default::default);
     if let Some(hit) = cache.lock().unwrap().get(&key) {
