@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::craft::{dir, file, tar_gz, zip};
-use super::http::{Reply, Server, serve};
+use super::http::{Reply, Server};
 
 /// An sdist to build.
 #[derive(Clone, Default)]
@@ -258,6 +258,14 @@ impl Index {
 /// Serves `projects` (PEP 503 name → files); file URLs relative to the page, as real indexes
 /// may give them.
 pub fn serve_index(projects: &[(&str, Vec<Served>)]) -> Index {
+    serve_index_with_latency(projects, std::time::Duration::ZERO)
+}
+
+/// The same, each answer held back by `latency`.
+pub fn serve_index_with_latency(
+    projects: &[(&str, Vec<Served>)],
+    latency: std::time::Duration,
+) -> Index {
     let mut routes: Vec<(String, Reply)> = Vec::new();
     let mut files = BTreeMap::new();
     for (project, served) in projects {
@@ -286,7 +294,7 @@ pub fn serve_index(projects: &[(&str, Vec<Served>)]) -> Index {
         .iter()
         .map(|(p, r)| (p.as_str(), r.clone()))
         .collect();
-    let server = serve(borrowed);
+    let server = super::http::serve_with_latency(borrowed, latency);
     let url = format!("{}/simple", server.base);
     Index { server, url, files }
 }

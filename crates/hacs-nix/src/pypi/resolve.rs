@@ -5,6 +5,7 @@
 //! A package already in the lock whose chosen file is unchanged is reused without a download;
 //! when the index cannot be reached, the locked package stays (with a note).
 
+use futures_util::StreamExt;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::{Kind, Package, PypiError, build_system, choose_file, download, metadata, project};
@@ -21,6 +22,9 @@ pub struct Limits {
     /// and everything it pulls in): a typo cannot package half the index, and a checkout's
     /// other components never change a component's verdict.
     pub count: usize,
+    /// Requirements of one level looked up at once (index pages and downloads overlap);
+    /// 1 is one after another. The verdicts are the same either way.
+    pub jobs: usize,
 }
 
 impl Default for Limits {
@@ -28,6 +32,7 @@ impl Default for Limits {
         Self {
             depth: 4,
             count: 16,
+            jobs: 8,
         }
     }
 }
@@ -98,52 +103,70 @@ pub async fn package_missing(
         .count
         .saturating_mul(roots.len().max(1))
         .saturating_add(1);
-    while let Some((req, depth)) = queue.pop_front() {
-        if out.packages.len() >= walk_bound {
-            out.refused.insert(
+    while !queue.is_empty() {
+        // One breadth-first level at a time: its requirements are looked up concurrently, and
+        // the results taken in queue order, so every verdict is the one a walk one after
+        // another gives (what a level adds goes behind it, as before).
+        let level: Vec<(Requirement, usize, PythonChoice, Option<&Package>)> = queue
+            .drain(..)
+            .map(|(req, depth)| {
+                let choice = context
+                    .choices
+                    .and_then(|c| c.get(&req.normalized))
+                    .cloned()
+                    .unwrap_or_default();
+                let locked = context.locked.and_then(|l| l.get(&req.normalized));
+                (req, depth, choice, locked)
+            })
+            .collect();
+        let results: Vec<Result<Got, String>> = futures_util::stream::iter(
+            level
+                .iter()
+                .map(|(req, _, choice, locked)| one(client, index, set, req, choice, *locked)),
+        )
+        .buffered(limits.jobs.max(1))
+        .collect()
+        .await;
+        for ((req, depth, _, _), result) in level.into_iter().zip(results) {
+            if out.packages.len() >= walk_bound {
+                out.refused.insert(
                 req.normalized.clone(),
                 format!(
                     "not looked at: the requirement trees of this run reach more than {walk_bound} packages"
                 ),
             );
-            continue;
-        }
-        let choice = context
-            .choices
-            .and_then(|c| c.get(&req.normalized))
-            .cloned()
-            .unwrap_or_default();
-        let locked = context.locked.and_then(|l| l.get(&req.normalized));
-        let package = match one(client, index, set, &req, &choice, locked).await {
-            Ok(Got {
-                package,
-                downloaded,
-                note,
-                relaxed,
-            }) => {
-                out.downloads += usize::from(downloaded);
-                out.notes.extend(note);
-                out.relaxed.extend(relaxed);
-                match place_requirements(&package, &names, semantics) {
-                    Err(reason) => {
-                        out.refused.insert(req.normalized.clone(), reason);
-                        continue;
-                    }
-                    Ok(Placed {
-                        dependencies,
-                        missing,
-                        relax,
-                    }) => {
-                        out.relaxed.extend(relax.iter().map(|(_, why)| why.clone()));
-                        let relax_deps = relax.into_iter().map(|(name, _)| name).collect();
-                        for dep in missing {
-                            needed_by
-                                .entry(dep.normalized.clone())
-                                .or_default()
-                                .insert(format!("{}: {}", package.attr, dep.raw));
-                            if queued.insert(dep.normalized.clone()) {
-                                if depth + 1 > limits.depth {
-                                    out.refused.insert(
+                continue;
+            }
+            let package = match result {
+                Ok(Got {
+                    package,
+                    downloaded,
+                    note,
+                    relaxed,
+                }) => {
+                    out.downloads += usize::from(downloaded);
+                    out.notes.extend(note);
+                    out.relaxed.extend(relaxed);
+                    match place_requirements(&package, &names, semantics) {
+                        Err(reason) => {
+                            out.refused.insert(req.normalized.clone(), reason);
+                            continue;
+                        }
+                        Ok(Placed {
+                            dependencies,
+                            missing,
+                            relax,
+                        }) => {
+                            out.relaxed.extend(relax.iter().map(|(_, why)| why.clone()));
+                            let relax_deps = relax.into_iter().map(|(name, _)| name).collect();
+                            for dep in missing {
+                                needed_by
+                                    .entry(dep.normalized.clone())
+                                    .or_default()
+                                    .insert(format!("{}: {}", package.attr, dep.raw));
+                                if queued.insert(dep.normalized.clone()) {
+                                    if depth + 1 > limits.depth {
+                                        out.refused.insert(
                                         dep.normalized.clone(),
                                         format!(
                                             "needed {} levels below the component, beyond the limit of {}",
@@ -151,25 +174,26 @@ pub async fn package_missing(
                                             limits.depth + 1
                                         ),
                                     );
-                                } else {
-                                    queue.push_back((dep, depth + 1));
+                                    } else {
+                                        queue.push_back((dep, depth + 1));
+                                    }
                                 }
                             }
-                        }
-                        Package {
-                            dependencies,
-                            relax_deps,
-                            ..package
+                            Package {
+                                dependencies,
+                                relax_deps,
+                                ..package
+                            }
                         }
                     }
                 }
-            }
-            Err(reason) => {
-                out.refused.insert(req.normalized.clone(), reason);
-                continue;
-            }
-        };
-        out.packages.insert(package.attr.clone(), package);
+                Err(reason) => {
+                    out.refused.insert(req.normalized.clone(), reason);
+                    continue;
+                }
+            };
+            out.packages.insert(package.attr.clone(), package);
+        }
     }
     // Packages that need each other cannot be built by nixpkgs' Python builder (each would be
     // an input of the other's derivation).
