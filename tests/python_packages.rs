@@ -511,6 +511,48 @@ fn the_cap_is_per_requirement_tree_not_per_run() {
             && text.contains("more than the limit of 16 per requirement"),
         "{text}"
     );
+
+    // survey, judging each repository on its own, calls packageable exactly what was pinned.
+    let mut repos: Vec<String> = (0..20).map(|i| format!("o/small_{i:02}")).collect();
+    repos.push("o/greedy".to_owned());
+    let data: serde_json::Map<String, serde_json::Value> = repos
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            (
+                i.to_string(),
+                serde_json::json!({ "full_name": name, "stargazers_count": i }),
+            )
+        })
+        .collect();
+    case.mock.add_page(
+        "/hacs-default/integration",
+        serde_json::to_vec(&repos).unwrap(),
+    );
+    case.mock.add_page(
+        "/hacs-data/integration/data.json",
+        serde_json::to_vec(&data).unwrap(),
+    );
+    case.mock
+        .add_page("/hacs-default/blacklist", b"[]".to_vec());
+    case.mock.add_page("/hacs-default/removed", b"[]".to_vec());
+    let out = run(
+        &case,
+        &index.url,
+        &["survey", "--format", "json", "--package-missing"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for result in report["results"].as_array().unwrap() {
+        let repo = result["repo"].as_str().unwrap();
+        let domain = repo.trim_start_matches("o/");
+        assert_eq!(
+            result["packageable"].as_bool(),
+            Some(lock["components"].get(domain).is_some()),
+            "survey and update-components agree on {repo}: {result}"
+        );
+    }
+    assert_eq!(report["results"].as_array().unwrap().len(), 21);
 }
 
 /// A generated package pinning a release of the set's package that the set does not have:
