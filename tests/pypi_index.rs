@@ -7,19 +7,7 @@ mod support;
 use hacs_nix::pypi::{self, Kind, NotChosen, Project};
 use serde_json::json;
 use support::http::{Reply, serve};
-use support::index::{Served, serve_index};
-
-/// Home Assistant's Python set of the 2026 fixture, evaluated by real Nix.
-fn fixture_set() -> hacs_nix::pyset::PythonSet {
-    hacs_nix::pyset::evaluate(
-        &hacs_nix::pyset::Nixpkgs::parse(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../tests/fixtures/nixpkgs/ha-2026"
-        ))
-        .unwrap(),
-    )
-    .unwrap()
-}
+use support::index::{Served, fixture_set, serve_index, wanted};
 
 fn file(name: &str, requires_python: Option<&str>, yanked: serde_json::Value) -> serde_json::Value {
     json!({
@@ -602,21 +590,8 @@ fn missing_requirements_are_packaged_recursively() {
         .map(|(p, f)| (p.as_str(), f.clone()))
         .collect();
     let index = serve_index(&projects);
-    let set = hacs_nix::pyset::evaluate(
-        &hacs_nix::pyset::Nixpkgs::parse(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../tests/fixtures/nixpkgs/ha-2026"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
-    let missing: Vec<_> = ["alpha", "cyc-a", "needs-native"]
-        .iter()
-        .map(|r| pypi::resolve::Wanted {
-            requirement: hacs_nix::requirement::parse(r).unwrap(),
-            needed_by: format!("test: {r}"),
-        })
-        .collect();
+    let set = fixture_set();
+    let missing = wanted(&["alpha", "cyc-a", "needs-native"], "test");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

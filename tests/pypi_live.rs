@@ -85,21 +85,8 @@ fn micloud_as_pip_downloads_it() {
 fn real_packages_are_packaged_and_build_for_real() {
     let python = support::builder::oracle_python();
     let index = pypi::index_url(&python).unwrap();
-    let set = hacs_nix::pyset::evaluate(
-        &hacs_nix::pyset::Nixpkgs::parse(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../tests/fixtures/nixpkgs/ha-2026"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
-    let wanted: Vec<_> = ["serialx", "xyscreens", "tmodbus"]
-        .iter()
-        .map(|r| pypi::resolve::Wanted {
-            requirement: hacs_nix::requirement::parse(r).unwrap(),
-            needed_by: format!("live: {r}"),
-        })
-        .collect();
+    let set = support::index::fixture_set();
+    let wanted = support::index::wanted(&["serialx", "xyscreens", "tmodbus"], "live");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -525,17 +525,15 @@ fn the_cap_is_per_requirement_tree_not_per_run() {
             )
         })
         .collect();
-    case.mock.add_page(
-        "/hacs-default/integration",
-        serde_json::to_vec(&repos).unwrap(),
+    support::catalogue::serve(
+        &case.mock,
+        &support::catalogue::Served {
+            list: repos,
+            data: serde_json::Value::Object(data),
+            blacklist: Vec::new(),
+            removed: serde_json::json!([]),
+        },
     );
-    case.mock.add_page(
-        "/hacs-data/integration/data.json",
-        serde_json::to_vec(&data).unwrap(),
-    );
-    case.mock
-        .add_page("/hacs-default/blacklist", b"[]".to_vec());
-    case.mock.add_page("/hacs-default/removed", b"[]".to_vec());
     let out = run(
         &case,
         &index.url,

@@ -341,20 +341,28 @@ fn environment(args: &Value, structured: bool) -> Result<String, Failed> {
 fn site(args: &Value, dir: &Path) {
     fs::create_dir_all(dir).unwrap();
     for dep in args["dependencies"].as_array().into_iter().flatten() {
-        let pname = dep["pname"].as_str().unwrap_or_default();
-        let version = dep["version"].as_str().unwrap_or_default();
-        let folder: String = pname
-            .chars()
-            .map(|c| if matches!(c, '-' | '.') { '_' } else { c })
-            .collect();
-        let info = dir.join(format!("{folder}-{version}.dist-info"));
-        fs::create_dir_all(&info).unwrap();
-        fs::write(
-            info.join("METADATA"),
-            format!("Metadata-Version: 2.1\nName: {pname}\nVersion: {version}\n"),
-        )
-        .unwrap();
+        dist_info(
+            dir,
+            dep["pname"].as_str().unwrap_or_default(),
+            dep["version"].as_str().unwrap_or_default(),
+        );
     }
+}
+
+/// A distribution as installed, as far as `importlib.metadata` reads it: its `*.dist-info`
+/// with name and version.
+pub fn dist_info(site: &Path, pname: &str, version: &str) {
+    let folder: String = pname
+        .chars()
+        .map(|c| if matches!(c, '-' | '.') { '_' } else { c })
+        .collect();
+    let info = site.join(format!("{folder}-{version}.dist-info"));
+    fs::create_dir_all(&info).unwrap();
+    fs::write(
+        info.join("METADATA"),
+        format!("Metadata-Version: 2.1\nName: {pname}\nVersion: {version}\n"),
+    )
+    .unwrap();
 }
 
 /// Builds `attr` of `checkout`; `archive` gives the bytes behind a download URL.

@@ -55,9 +55,9 @@ impl Sdist {
     }
 
     /// The build requirements' names (`setuptools` when the project has no pyproject.toml).
-    fn backends(&self) -> Vec<&'static str> {
+    fn backends(&self) -> Vec<String> {
         let Some(text) = self.pyproject else {
-            return vec!["setuptools"];
+            return vec!["setuptools".to_owned()];
         };
         let value: toml::Value = toml::from_str(text).unwrap();
         value["build-system"]["requires"]
@@ -71,8 +71,7 @@ impl Sdist {
                 let end = r
                     .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
                     .unwrap_or(r.len());
-                let name = r[..end].to_ascii_lowercase().replace(['_', '.'], "-");
-                &*Box::leak(name.into_boxed_str())
+                r[..end].to_ascii_lowercase().replace(['_', '.'], "-")
             })
             .collect()
     }
@@ -212,6 +211,29 @@ pub fn wheel(name: &str, version: &str, requires: &[&str], packages: &[&str]) ->
         .map(|(n, m, b)| (n.as_str(), *m, b.as_slice()))
         .collect();
     (format!("{stem}-{version}-py3-none-any.whl"), zip(&borrowed))
+}
+
+/// Home Assistant's Python set of the 2026 fixture, evaluated by real Nix.
+pub fn fixture_set() -> hacs_nix::pyset::PythonSet {
+    hacs_nix::pyset::evaluate(
+        &hacs_nix::pyset::Nixpkgs::parse(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/nixpkgs/ha-2026"
+        ))
+        .unwrap(),
+    )
+    .unwrap()
+}
+
+/// Requirements the set lacks, each needed by `<by>: <requirement>`.
+pub fn wanted(requirements: &[&str], by: &str) -> Vec<hacs_nix::pypi::resolve::Wanted> {
+    requirements
+        .iter()
+        .map(|r| hacs_nix::pypi::resolve::Wanted {
+            requirement: hacs_nix::requirement::parse(r).unwrap(),
+            needed_by: format!("{by}: {r}"),
+        })
+        .collect()
 }
 
 /// One file on a project's page.

@@ -19,15 +19,19 @@ const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
 /// `.venv-oracle/build` (or `HACS_NIX_BUILD_ENV`); a test that needs it fails without it.
 pub fn build_env() -> PathBuf {
-    let dir = std::env::var_os("HACS_NIX_BUILD_ENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(ROOT).join(".venv-oracle/build"));
-    assert!(
-        dir.join("bare/bin/python").exists() && dir.join("frontend/.done").exists(),
-        "no build environments at {}: run `bash scripts/oracles`",
-        dir.display()
-    );
-    dir
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::var_os("HACS_NIX_BUILD_ENV")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(ROOT).join(".venv-oracle/build"));
+        assert!(
+            dir.join("bare/bin/python").exists() && dir.join("frontend/.done").exists(),
+            "no build environments at {}: run `bash scripts/oracles`",
+            dir.display()
+        );
+        dir
+    })
+    .clone()
 }
 
 /// The folder holding build requirement `pname` at the set's `version` (any version when the
@@ -91,22 +95,6 @@ fn deps_hook() -> Option<PathBuf> {
     hook.is_file().then_some(hook)
 }
 
-/// A set package as installed: its `*.dist-info` at the set's version (what nixpkgs' check
-/// reads of it); the packages under test never import them at import time.
-fn set_package(site: &Path, pname: &str, version: &str) {
-    let folder: String = pname
-        .chars()
-        .map(|c| if matches!(c, '-' | '.') { '_' } else { c })
-        .collect();
-    let info = site.join(format!("{folder}-{version}.dist-info"));
-    fs::create_dir_all(&info).unwrap();
-    fs::write(
-        info.join("METADATA"),
-        format!("Metadata-Version: 2.1\nName: {pname}\nVersion: {version}\n"),
-    )
-    .unwrap();
-}
-
 /// The file `src` fetches, as evaluated.
 fn src_file(src: &Value) -> String {
     if let Some(url) = src["url"].as_str() {
@@ -152,7 +140,9 @@ pub fn build(
                 }
             }
         } else {
-            set_package(
+            // A set package as installed: its `dist-info` at the set's version (what nixpkgs'
+            // check reads of it); the packages under test never import them at import time.
+            super::builder::dist_info(
                 &set_site,
                 dep["pname"].as_str().unwrap_or_default(),
                 dep["version"].as_str().unwrap_or_default(),
@@ -231,12 +221,12 @@ pub fn build(
 
 /// A source tree packed into an sdist by its real backend (`python -m build --sdist
 /// --no-isolation` with only `backends` on the path), once per test binary and tree.
-pub fn sdist(tree: &[(String, String)], backends: &[&str]) -> (String, Vec<u8>) {
+pub fn sdist(tree: &[(String, String)], backends: &[String]) -> (String, Vec<u8>) {
     pack(tree, backends, "--sdist")
 }
 
 /// The same tree built into a wheel (`--wheel`).
-pub fn wheel(tree: &[(String, String)], backends: &[&str]) -> (String, Vec<u8>) {
+pub fn wheel(tree: &[(String, String)], backends: &[String]) -> (String, Vec<u8>) {
     pack(tree, backends, "--wheel")
 }
 
@@ -251,7 +241,7 @@ fn bin_path(dirs: &[PathBuf]) -> std::ffi::OsString {
     std::env::join_paths(bins).unwrap()
 }
 
-fn pack(tree: &[(String, String)], backends: &[&str], kind: &str) -> (String, Vec<u8>) {
+fn pack(tree: &[(String, String)], backends: &[String], kind: &str) -> (String, Vec<u8>) {
     type Packed = BTreeMap<String, (String, Vec<u8>)>;
     static CACHE: OnceLock<Mutex<Packed>> = OnceLock::new();
     let key = format!("{tree:?}{backends:?}{kind}");

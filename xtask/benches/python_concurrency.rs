@@ -40,21 +40,9 @@ fn main() {
         }
     }
     let index = serve_index_with_latency(&projects, Duration::from_millis(100));
-    let set = hacs_nix::pyset::evaluate(
-        &hacs_nix::pyset::Nixpkgs::parse(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../tests/fixtures/nixpkgs/ha-2026"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
-    let wanted: Vec<resolve::Wanted> = names
-        .iter()
-        .map(|n| resolve::Wanted {
-            requirement: hacs_nix::requirement::parse(n).unwrap(),
-            needed_by: format!("bench: {n}"),
-        })
-        .collect();
+    let set = support::index::fixture_set();
+    let requirements: Vec<&str> = names.iter().map(String::as_str).collect();
+    let wanted = support::index::wanted(&requirements, "bench");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
