@@ -35,6 +35,8 @@ pub const RESERVED_ARGUMENTS: &[&str] = &[
     "fetchurl",
     "fetchzip",
     "python",
+    // Home Assistant itself, given to the checks of Python packages that import it.
+    "home-assistant",
 ];
 
 /// Home Assistant core's `valid_domain`: `^(?!.+__)(?!_)[\da-z_]+(?<!_)$`. Also what makes a

@@ -343,6 +343,17 @@ pub fn render_index<'a>(
             .cloned()
             .collect()
     };
+    // A generated package's build requirements may be generated too (a hatchling plugin).
+    let generated_needs = |package: &Package| -> Vec<String> {
+        let mut needs: Vec<String> = package
+            .needs()
+            .filter(|d| python.contains_key(d.as_str()))
+            .cloned()
+            .collect();
+        needs.sort();
+        needs.dedup();
+        needs
+    };
     let call = |out: &mut String, indent: &str, attr: &str, path: &str, from: &[String]| {
         let head = format!("{indent}{attr} = callPackage ./{path} {{");
         if from.is_empty() {
@@ -379,7 +390,7 @@ pub fn render_index<'a>(
                 "    ",
                 attr,
                 &format!("python/{attr}"),
-                &generated(&package.dependencies),
+                &generated_needs(package),
             );
         }
         out.push_str("  };\nin\n");
@@ -676,13 +687,13 @@ pub fn render_python_package(package: &Package) -> Result<String, NixgenError> {
         "fetchPypi"
     };
     let mut args = vec!["lib", "buildPythonPackage", fetcher];
-    args.extend(
-        package
-            .build_system
-            .iter()
-            .chain(&package.dependencies)
-            .map(String::as_str),
-    );
+    // Once each: a build requirement that is also a run-time one (setuptools for
+    // `pkg_resources`) would be a duplicate formal argument, which Nix rejects.
+    for need in package.needs().chain(&package.check_inputs) {
+        if !args.contains(&need.as_str()) {
+            args.push(need);
+        }
+    }
     let mut out = String::from(HEADER);
     out.push_str("{\n");
     for arg in &args {
@@ -709,7 +720,9 @@ pub fn render_python_package(package: &Package) -> Result<String, NixgenError> {
     // Pins the set meets at another release of the same major version (`Placed::relax`).
     let relax: Vec<String> = package.relax_deps.iter().map(|n| nix_string(n)).collect();
     list(&mut out, "pythonRelaxDeps", &relax);
-    let imports: Vec<String> = package.import_names.iter().map(|n| nix_string(n)).collect();
+    // Home Assistant for the checks of a package whose modules import it (`import_check`).
+    list(&mut out, "nativeCheckInputs", &package.check_inputs);
+    let imports: Vec<String> = package.checked_imports().map(|n| nix_string(n)).collect();
     list(&mut out, "pythonImportsCheck", &imports);
     out.push_str("  meta = {\n");
     if let Some(summary) = package.summary.as_deref().and_then(Meta::description) {

@@ -372,7 +372,7 @@ fn python_packages(lock: &Lock, set: &PythonSet, provided: &[String], file: &str
                 "run `cargo xtask update-components`: it switches to the set's package and deletes the generated one",
             ));
         }
-        for dep in &package.dependencies {
+        for dep in package.needs() {
             if !lock.python.contains_key(dep)
                 && names.find(dep).is_none()
                 && !provided.contains(dep)
@@ -389,7 +389,13 @@ fn python_packages(lock: &Lock, set: &PythonSet, provided: &[String], file: &str
             let Ok(req) = crate::requirement::parse(text) else {
                 continue;
             };
+            // A pin written into `pythonRelaxDeps` is dropped before nixpkgs' check reads it.
+            let relaxed = package
+                .relax_deps
+                .iter()
+                .any(|r| crate::requirement::normalize(r) == req.normalized);
             if let Some((set_attr, found)) = names.find(&req.name)
+                && !relaxed
                 && req.admits(&found.version, semantics)
                     != crate::requirement::Containment::Satisfied
             {

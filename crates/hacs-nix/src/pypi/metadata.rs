@@ -4,7 +4,7 @@
 //! Requirements come back with their markers evaluated for Home Assistant's Python on Linux
 //! (for every machine the flake builds) and extras applied as asked.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use thiserror::Error;
 
@@ -42,6 +42,9 @@ pub struct Metadata {
     /// Why the sdist compiles code on Linux, when its `setup.py` says so (`ext_modules`,
     /// `Extension(`, `cythonize`, outside branches only other systems take).
     pub native: Option<String>,
+    /// For each import name, the outside top-level modules importing it runs (read from its
+    /// files, standard library left out): what `pythonImportsCheck` needs besides itself.
+    pub module_imports: BTreeMap<String, Vec<String>>,
 }
 
 /// Reads the metadata of the file at `path` (an sdist or a wheel, by its `filename`).
@@ -146,6 +149,22 @@ pub fn read(
     }
     metadata.import_names.sort();
     metadata.import_names.dedup();
+    // Where the modules' files are: the wheel's top, or the sdist's `src/` or top.
+    let base = if !wheel
+        && metadata
+            .import_names
+            .iter()
+            .any(|m| tree.lookup(&format!("src/{m}")).is_some() || tree.lookup(&format!("src/{m}.py")).is_some())
+    {
+        "src/"
+    } else {
+        ""
+    };
+    let mut own: BTreeSet<String> = metadata.import_names.iter().cloned().collect();
+    own.extend(top_names(&tree, base));
+    metadata.module_imports =
+        super::imports::outside_imports(&mut tree, base, &metadata.import_names, &own);
+    metadata.module_imports.retain(|_, outside| !outside.is_empty());
     Ok(metadata)
 }
 
@@ -259,6 +278,29 @@ fn source_modules(tree: &Tree) -> Vec<String> {
         found = at(tree, "");
     }
     found
+}
+
+/// Every top-level module name under `base`, test helpers included: a module importing one
+/// of them imports its own distribution, not an outside one.
+fn top_names(tree: &Tree, base: &str) -> Vec<String> {
+    let dir = if base.is_empty() {
+        Some(tree.root())
+    } else {
+        tree.lookup(base.trim_end_matches('/'))
+    };
+    match dir {
+        Some(Node::Directory(entries)) => entries
+            .iter()
+            .filter_map(|(k, n)| {
+                let name = String::from_utf8_lossy(k);
+                match n {
+                    Node::Directory(_) => Some(name.into_owned()),
+                    _ => name.strip_suffix(".py").map(str::to_owned),
+                }
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn top_entries(tree: &Tree) -> Vec<String> {

@@ -10,8 +10,11 @@
 //! the interpreter, and pre-releases unless the specifier names one (or nothing else matches).
 
 mod compiles;
+pub mod import_check;
+mod imports;
 pub mod metadata;
 pub mod resolve;
+mod stdlib;
 
 use std::str::FromStr;
 
@@ -406,8 +409,12 @@ pub struct Package {
     pub python_tag: Option<String>,
     /// SRI SHA-256 of the file as downloaded.
     pub hash: String,
-    /// Attributes of the set for `build-system`.
+    /// Attributes of the set (or other generated packages) for `build-system`.
     pub build_system: Vec<String>,
+    /// `[build-system].requires` entries the set lacked, as written: generated packages in
+    /// `build_system`, asked for again whenever the package is reused from the lock.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub build_missing: Vec<String>,
     /// `[build-system].requires` entries relaxed in `pyproject.toml` (as written, what they
     /// become): the set's release is outside their bounds.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -420,6 +427,18 @@ pub struct Package {
     #[serde(default)]
     pub requires: Vec<String>,
     pub import_names: Vec<String>,
+    /// For each import name, the outside modules importing it runs, as its files say: placed
+    /// against the set on every run (declared, added from the set, Home Assistant, or the
+    /// module left out of `pythonImportsCheck`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub module_imports: std::collections::BTreeMap<String, Vec<String>>,
+    /// Attributes for `nativeCheckInputs`: `home-assistant` where a module imports
+    /// `homeassistant`, as nixpkgs gives it to such packages' checks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub check_inputs: Vec<String>,
+    /// Import names left out of `pythonImportsCheck`: they import what nothing provides.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imports_left_out: Vec<String>,
     /// Requirements of its metadata the set meets at another release of the same major
     /// version, as the metadata spells them: `pythonRelaxDeps`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -445,7 +464,7 @@ impl Package {
                 self.attr.escape_debug()
             ));
         }
-        crate::names::check_arguments(self.build_system.iter().chain(&self.dependencies))?;
+        crate::names::check_arguments(self.needs().chain(&self.check_inputs))?;
         if crate::hash::Sha256Digest::parse(&self.hash).is_err() {
             return Err(format!(
                 "`hash` `{}` is not a SHA-256",
@@ -453,6 +472,18 @@ impl Package {
             ));
         }
         Ok(())
+    }
+
+    /// What it is built with and needs at run time: the attributes its derivation takes.
+    pub fn needs(&self) -> impl Iterator<Item = &String> {
+        self.build_system.iter().chain(&self.dependencies)
+    }
+
+    /// The modules `pythonImportsCheck` imports.
+    pub fn checked_imports(&self) -> impl Iterator<Item = &String> {
+        self.import_names
+            .iter()
+            .filter(|m| !self.imports_left_out.contains(m))
     }
 
     /// How it is built, for people: `sdist, setuptools` or `pure-Python wheel`.
@@ -503,13 +534,18 @@ pub struct BuildSystem {
     pub relax: Vec<(String, String)>,
     /// One sentence per relaxation, said as a warning.
     pub warnings: Vec<String>,
+    /// Entries the set lacks, as written (in `attrs` by their PEP 503 name): generated like a
+    /// missing runtime requirement, and the package built with them.
+    pub missing: Vec<String>,
 }
 
 /// `[build-system].requires` resolved in Home Assistant's set like runtime requirements:
 /// markers evaluated for Linux and the set's Python (a build requirement for Windows or macOS
 /// only is no requirement), each found by its name in the set, its bounds checked against the
 /// set's release and relaxed in `pyproject.toml` when outside them, as nixpkgs' maintainers do
-/// with `substituteInPlace`. What compiles code is refused; `wheel` is nixpkgs' own tooling.
+/// with `substituteInPlace`. An entry the set lacks is to be generated (in `missing`), as nixpkgs
+/// packages a hatchling plugin like any package. What compiles code is refused; `wheel` is
+/// nixpkgs' own tooling.
 pub fn build_system(metadata: &metadata::Metadata, set: &PythonSet) -> Result<BuildSystem, String> {
     const NATIVE: &[&str] = &[
         "maturin",
@@ -550,9 +586,15 @@ pub fn build_system(metadata: &metadata::Metadata, set: &PythonSet) -> Result<Bu
             ));
         }
         let Some((attr, found)) = names.find(&req.name) else {
-            return Err(format!(
-                "its build needs `{text}`, which Home Assistant's Python set lacks"
-            ));
+            if req.url.is_some() {
+                return Err(format!(
+                    "its build needs `{text}` from a URL, which a Nix build cannot fetch"
+                ));
+            }
+            if attrs.insert(req.normalized.clone()) {
+                out.missing.push(text.to_owned());
+            }
+            continue;
         };
         if req.admits(&found.version, semantics) != requirement::Containment::Satisfied {
             if text.contains(['"', '\\', '\'']) || req.specifiers.is_none() {

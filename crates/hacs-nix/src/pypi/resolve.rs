@@ -61,6 +61,9 @@ pub struct Packaged {
     pub downloads: usize,
     /// Pins of generated packages relaxed with `pythonRelaxDeps`, each said as a warning.
     pub relaxed: Vec<String>,
+    /// What their import checks needed: an undeclared import added from the set, Home
+    /// Assistant given to a check, a module left out; each said as a warning.
+    pub imports: Vec<String>,
 }
 
 /// One missing requirement and who asked for it (`component: requirement`).
@@ -147,7 +150,7 @@ pub async fn package_missing(
                     out.downloads += usize::from(downloaded);
                     out.notes.extend(note);
                     out.relaxed.extend(relaxed);
-                    match place_requirements(&package, &names, semantics) {
+                    match place_requirements(&package, &names, semantics, &set.home_assistant) {
                         Err(reason) => {
                             out.refused.insert(req.normalized.clone(), reason);
                             continue;
@@ -156,14 +159,22 @@ pub async fn package_missing(
                             dependencies,
                             missing,
                             relax,
+                            check_inputs,
                         }) => {
                             out.relaxed.extend(relax.iter().map(|(_, why)| why.clone()));
                             let relax_deps = relax.into_iter().map(|(name, _)| name).collect();
-                            for dep in missing {
+                            let (build_system, build_missing) = place_build(&package, &names);
+                            let asked = missing
+                                .into_iter()
+                                .map(|dep| (format!("{}: {}", package.attr, dep.raw), dep))
+                                .chain(build_missing.into_iter().map(|dep| {
+                                    (format!("{} (its build): {}", package.attr, dep.raw), dep)
+                                }));
+                            for (by, dep) in asked {
                                 needed_by
                                     .entry(dep.normalized.clone())
                                     .or_default()
-                                    .insert(format!("{}: {}", package.attr, dep.raw));
+                                    .insert(by);
                                 if queued.insert(dep.normalized.clone()) {
                                     if depth + 1 > limits.depth {
                                         out.refused.insert(
@@ -182,6 +193,9 @@ pub async fn package_missing(
                             Package {
                                 dependencies,
                                 relax_deps,
+                                build_system,
+                                check_inputs,
+                                imports_left_out: Vec::new(),
                                 ..package
                             }
                         }
@@ -209,20 +223,29 @@ pub async fn package_missing(
     }
     // A package needing one that could not be packaged cannot be built either.
     loop {
-        let broken: Vec<(String, String)> = out
+        let broken: Vec<(String, String, &str)> = out
             .packages
             .iter()
             .filter_map(|(attr, p)| {
+                let lacking = |d: &&String| {
+                    names.find(d).is_none() && !out.packages.contains_key(d.as_str())
+                };
                 p.dependencies
                     .iter()
-                    .find(|d| names.find(d).is_none() && !out.packages.contains_key(d.as_str()))
-                    .map(|d| (attr.clone(), d.clone()))
+                    .find(lacking)
+                    .map(|d| (attr.clone(), d.clone(), "it needs"))
+                    .or_else(|| {
+                        p.build_system
+                            .iter()
+                            .find(lacking)
+                            .map(|d| (attr.clone(), d.clone(), "its build needs"))
+                    })
             })
             .collect();
         if broken.is_empty() {
             break;
         }
-        for (attr, dep) in broken {
+        for (attr, dep, needs) in broken {
             out.packages.remove(&attr);
             // The reason travels up: "could not be packaged" alone says nothing to act on.
             let why = out
@@ -231,8 +254,33 @@ pub async fn package_missing(
                 .map_or_else(String::new, |reason| format!(" ({reason})"));
             out.refused.insert(
                 attr,
-                format!("it needs `{dep}`, which could not be packaged{why}"),
+                format!("{needs} `{dep}`, which could not be packaged{why}"),
             );
+        }
+    }
+    // What the import check needs, now that every generated package is known.
+    let placed: Vec<(String, super::import_check::Placed)> = out
+        .packages
+        .iter()
+        .map(|(attr, p)| {
+            (
+                attr.clone(),
+                super::import_check::place(p, &out.packages, &names),
+            )
+        })
+        .collect();
+    for (attr, placed) in placed {
+        if let Some(package) = out.packages.get_mut(&attr) {
+            package.dependencies.extend(placed.added);
+            package.dependencies.sort();
+            package.dependencies.dedup();
+            for input in placed.check_inputs {
+                if !package.check_inputs.contains(&input) {
+                    package.check_inputs.push(input);
+                }
+            }
+            package.imports_left_out = placed.left_out;
+            out.imports.extend(placed.warnings);
         }
     }
     cap_each_tree(&mut out, &roots, limits.count);
@@ -253,7 +301,7 @@ fn tree_of(packages: &BTreeMap<String, Package>, root: &str) -> BTreeSet<String>
         if let Some(package) = packages.get(&attr)
             && seen.insert(attr)
         {
-            stack.extend(package.dependencies.iter().cloned());
+            stack.extend(package.needs().cloned());
         }
     }
     seen
@@ -303,13 +351,13 @@ fn cycles(packages: &BTreeMap<String, Package>) -> Vec<Vec<String>> {
             self.index.insert(attr, n);
             self.low.insert(attr, n);
             self.stack.push(attr);
-            let deps = self
+            let deps: Vec<&'a String> = self
                 .packages
                 .get(attr)
-                .map(|p| p.dependencies.as_slice())
+                .map(|p| p.needs().collect())
                 .unwrap_or_default();
             for dep in deps
-                .iter()
+                .into_iter()
                 .filter(|d| self.packages.contains_key(d.as_str()))
             {
                 let dep = dep.as_str();
@@ -339,7 +387,7 @@ fn cycles(packages: &BTreeMap<String, Package>) -> Vec<Vec<String>> {
                 let needs_itself = self
                     .packages
                     .get(attr)
-                    .is_some_and(|p| p.dependencies.iter().any(|d| d == attr));
+                    .is_some_and(|p| p.needs().any(|d| d == attr));
                 if members.len() > 1 || needs_itself {
                     members.reverse();
                     self.found.push(members);
@@ -372,6 +420,8 @@ struct Placed {
     missing: Vec<Requirement>,
     /// Names as the package's metadata spells them, for `pythonRelaxDeps`, and why.
     relax: Vec<(String, String)>,
+    /// `home-assistant` where it requires `homeassistant` (`import_check::HOME_ASSISTANT`).
+    check_inputs: Vec<String>,
 }
 
 /// Whether the requirement allows some release of the set's major version: then a pin to
@@ -409,10 +459,12 @@ fn place_requirements(
     package: &Package,
     names: &crate::pyset::NameIndex<'_>,
     semantics: requirement::Semantics,
+    home_assistant: &str,
 ) -> Result<Placed, String> {
     let mut dependencies = BTreeSet::new();
     let mut missing = Vec::new();
     let mut relax = Vec::new();
+    let mut check_inputs = Vec::new();
     for text in &package.requires {
         let dep = requirement::parse(text).map_err(|e| {
             format!(
@@ -425,6 +477,24 @@ fn place_requirements(
                 "{} {} requires `{text}` from a URL, which a Nix build cannot fetch: package it by hand",
                 package.attr, package.version
             ));
+        }
+        if dep.normalized == "homeassistant" {
+            // It runs inside Home Assistant, which is no package of the set: given to its
+            // checks (nixpkgs' runtime dependency check reads it there), never packaged.
+            let ha = super::import_check::HOME_ASSISTANT;
+            if dep.admits(home_assistant, semantics) != Containment::Satisfied {
+                relax.push((
+                    dep.name.clone(),
+                    format!(
+                        "{} {} requires `{text}`; this nixpkgs has Home Assistant {home_assistant}: relaxed with `pythonRelaxDeps`",
+                        package.attr, package.version
+                    ),
+                ));
+            }
+            if !check_inputs.iter().any(|c| c == ha) {
+                check_inputs.push(ha.to_owned());
+            }
+            continue;
         }
         match names.find(&dep.name) {
             Some((attr, found)) => {
@@ -455,7 +525,35 @@ fn place_requirements(
         dependencies: dependencies.into_iter().collect(),
         missing,
         relax,
+        check_inputs,
     })
+}
+
+/// A package's build requirements the set lacked (`build_missing`) placed again: where the
+/// set has one by now, its attribute replaces the generated name; the others are asked for
+/// (on a reuse from the lock too, so the generated build requirement is kept).
+fn place_build(
+    package: &Package,
+    names: &crate::pyset::NameIndex<'_>,
+) -> (Vec<String>, Vec<Requirement>) {
+    let mut attrs: BTreeSet<String> = package.build_system.iter().cloned().collect();
+    let mut missing = Vec::new();
+    for text in &package.build_missing {
+        let Ok(req) = requirement::parse(text) else {
+            continue;
+        };
+        match names.find(&req.name) {
+            Some((attr, _)) => {
+                attrs.remove(&req.normalized);
+                attrs.insert(attr.to_owned());
+            }
+            None => {
+                attrs.insert(req.normalized.clone());
+                missing.push(req);
+            }
+        }
+    }
+    (attrs.into_iter().collect(), missing)
 }
 
 struct Got {
@@ -605,10 +703,14 @@ async fn one(
         python_tag,
         hash: digest.to_sri(),
         build_system: build.attrs,
+        build_missing: build.missing,
         build_relax: build.relax,
         dependencies: Vec::new(),
         requires: meta.requires.clone(),
         import_names: meta.import_names.clone(),
+        module_imports: meta.module_imports.clone(),
+        check_inputs: Vec::new(),
+        imports_left_out: Vec::new(),
         relax_deps: Vec::new(),
         summary: meta.summary.clone(),
         homepage: meta.homepage.clone(),

@@ -306,6 +306,11 @@ impl Nixpkgs {
 pub struct Package {
     pub pname: String,
     pub version: String,
+    /// Its `pythonImportsCheck`, the modules nixpkgs' maintainers import to check it: what a
+    /// generated package's undeclared import is matched to (`yaml` is pyyaml's). Snapshots
+    /// from before it was read have none; names are still matched to pnames.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<String>,
 }
 
 /// The snapshot.
@@ -451,6 +456,7 @@ impl PythonSet {
                 Package {
                     pname: pname.to_owned(),
                     version: version.to_owned(),
+                    imports: Vec::new(),
                 },
             );
         }
@@ -529,4 +535,32 @@ impl<'a> NameIndex<'a> {
         }
         lookup(&normalized).or_else(|| normalized.strip_prefix("python-").and_then(lookup))
     }
+
+    /// The set's package a top-level import name belongs to: the one whose
+    /// `pythonImportsCheck` names it (or a submodule of it), else the one whose name it is
+    /// (`pytz`, `aiohttp`; `-` written `_`).
+    pub fn providing(&self, module: &str) -> Option<(&'a str, &'a Package)> {
+        self.set
+            .packages
+            .iter()
+            .find(|(_, p)| p.imports.iter().any(|i| i.split('.').next() == Some(module)))
+            .map(|(a, p)| (a.as_str(), p))
+            .or_else(|| self.find(module))
+            .or_else(|| self.find(&module.replace('_', "-")))
+    }
+}
+
+/// The top-level names a package of the set installs, as far as the set says:
+/// its `pythonImportsCheck` (first components), and its name written as a module.
+pub fn import_names_of(package: &Package) -> Vec<String> {
+    let mut names: Vec<String> = package
+        .imports
+        .iter()
+        .filter_map(|i| i.split('.').next())
+        .map(str::to_owned)
+        .collect();
+    names.push(normalize(&package.pname).replace('-', "_"));
+    names.sort();
+    names.dedup();
+    names
 }

@@ -38,7 +38,16 @@ let
         && builtins.isString (p.pname or null)
         && builtins.isString (p.version or null)
       then
-        { inherit (p) pname version; }
+        {
+          inherit (p) pname version;
+          # What nixpkgs imports to check it: which modules it installs.
+          # (tryEval catches throws, not type errors: anything but a list is no answer.)
+          imports =
+            let
+              check = p.pythonImportsCheck or [ ];
+            in
+            if builtins.isList check then builtins.filter builtins.isString check else [ ];
+        }
       else
         null
     );

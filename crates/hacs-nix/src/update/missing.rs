@@ -65,7 +65,7 @@ impl Draft {
             };
             let packaged = package(&wanted, set, options.python_index.as_deref(), context).await;
             self.python_downloads += packaged.downloads;
-            self.file_python_warnings(packaged.notes, packaged.relaxed);
+            self.file_python_warnings(packaged.notes, packaged.relaxed, packaged.imports);
             refused = packaged.refused;
             self.packaged = packaged.packages;
         }
@@ -84,14 +84,21 @@ impl Draft {
 
     /// What the packaging says without stopping: the index unreachable (locked packages
     /// kept), pins relaxed; filed under the generated packages' findings.
-    fn file_python_warnings(&mut self, notes: Vec<String>, relaxed: Vec<String>) {
+    fn file_python_warnings(
+        &mut self,
+        notes: Vec<String>,
+        relaxed: Vec<String>,
+        imports: Vec<String>,
+    ) {
         const UNREACHABLE: &str =
             "the next run with the index reachable checks for a newer release";
         const RELAXED: &str = "nothing to do if it works; the next nixpkgs may meet the pin";
+        const IMPORTS: &str = "read from the package's own files; tell its authors what its metadata misses";
         let warnings = notes
             .into_iter()
             .map(|n| (n, "python-index-unreachable", UNREACHABLE))
-            .chain(relaxed.into_iter().map(|r| (r, "python-relaxed", RELAXED)));
+            .chain(relaxed.into_iter().map(|r| (r, "python-relaxed", RELAXED)))
+            .chain(imports.into_iter().map(|i| (i, "python-import-check", IMPORTS)));
         let filed = self.findings.entry(PYTHON_FINDINGS.to_owned()).or_default();
         for (message, rule, help) in warnings {
             filed.push(Finding::warning(
@@ -269,6 +276,7 @@ async fn package(
                 notes,
                 downloads: 0,
                 relaxed: Vec::new(),
+                imports: Vec::new(),
             }
         }
     }
