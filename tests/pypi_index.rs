@@ -357,7 +357,11 @@ fn generated_python_packages_evaluate() {
             .attrs,
         build_relax: vec![("flit_core<4,>=3.9".to_owned(), "flit_core".to_owned())],
         dependencies: vec!["click".to_owned(), "requests".to_owned()],
-        import_names: vec!["micloud".to_owned()],
+        import_names: vec!["micloud".to_owned(), "micloud_cli".to_owned()],
+        module_imports: std::collections::BTreeMap::new(),
+        check_inputs: vec!["home-assistant".to_owned()],
+        imports_left_out: vec!["micloud_cli".to_owned()],
+        build_missing: Vec::new(),
         relax_deps: vec!["Click".to_owned()],
         summary: Some("Xiaomi ${builtins.currentSystem} '' \"cloud\".".to_owned()),
         homepage: Some("https://example.org/micloud".to_owned()),
@@ -407,6 +411,7 @@ fn generated_python_packages_evaluate() {
           fetchPypi = args: args // { fetcher = "fetchPypi"; };
           fetchurl = args: args // { fetcher = "fetchurl"; };
           setuptools = "setuptools"; click = "click"; requests = "requests";
+          home-assistant = "home-assistant";
         };
         call = p: let f = import p; in f (builtins.intersectAttrs (builtins.functionArgs f) stubs);
       in { sdist = call ./sdist.nix; wheel = call ./wheel.nix; tagged = call ./tagged.nix; }
@@ -432,7 +437,9 @@ fn generated_python_packages_evaluate() {
     assert_eq!(s["src"]["hash"], sdist.hash);
     assert_eq!(s["build-system"], json!(["setuptools"]));
     assert_eq!(s["dependencies"], json!(["click", "requests"]));
+    // A module left out of the check is not imported; Home Assistant is given to the checks.
     assert_eq!(s["pythonImportsCheck"], json!(["micloud"]));
+    assert_eq!(s["nativeCheckInputs"], json!(["home-assistant"]));
     assert_eq!(s["pythonRelaxDeps"], json!(["Click"]));
     assert_eq!(
         s["meta"]["description"],
@@ -471,7 +478,7 @@ fn generated_python_packages_evaluate() {
 /// attribute is taken by name (`uv-build`, which no table listed); a bound the set's release
 /// is outside (`flit_core<4` against flit-core 4.0.1) is relaxed with a warning (it used to
 /// pass unchecked, and `python -m build --no-isolation` then failed: "Unmet dependencies"); a
-/// build requirement the set lacks is refused with its name.
+/// build requirement the set lacks is to be generated, one from a URL refused.
 #[test]
 fn build_requirements_are_resolved_in_the_set() {
     use hacs_nix::pypi::{build_system, metadata::Metadata};
@@ -511,10 +518,14 @@ fn build_requirements_are_resolved_in_the_set() {
         "{:?}",
         flit.warnings
     );
+    // A build requirement the set lacks is to be generated (it used to refuse the package).
+    let plugin = build_system(&meta(&["hatchling", "hatch-regex-commit>=0.0.3"]), &set).unwrap();
+    assert_eq!(plugin.attrs, ["hatch-regex-commit", "hatchling"]);
+    assert_eq!(plugin.missing, ["hatch-regex-commit>=0.0.3"]);
     assert!(
-        build_system(&meta(&["hatch-regex-commit"]), &set)
+        build_system(&meta(&["helper @ https://example.org/helper.tar.gz"]), &set)
             .unwrap_err()
-            .contains("`hatch-regex-commit`, which Home Assistant's Python set lacks")
+            .contains("from a URL")
     );
     assert_eq!(
         build_system(&meta(&[]), &set).unwrap().attrs,
@@ -644,4 +655,57 @@ fn missing_requirements_are_packaged_recursively() {
             && needs.contains("compiled"),
         "{needs}"
     );
+}
+
+#[allow(clippy::print_stderr)] // which interpreter was compared must be seen
+/// The standard library the import check leaves out is the real interpreter's: against the
+/// build environment's Python (Home Assistant's 3.13 where the machine has it), every public
+/// top-level module of `sys.stdlib_module_names` is in the list, and the list names nothing
+/// else but what 3.14 adds.
+#[test]
+fn the_standard_library_list_is_the_interpreters() {
+    let python = support::pybuild::build_env().join("bare/bin/python");
+    let out = std::process::Command::new(&python)
+        .args([
+            "-c",
+            "import sys; print(*sys.version_info[:2]); print(*sorted(n for n in sys.stdlib_module_names if not n.startswith('_')))",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    let version: Vec<u32> = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let real: std::collections::BTreeSet<&str> = lines.next().unwrap().split(' ').collect();
+    let ours: std::collections::BTreeSet<&str> = pypi::stdlib::MODULES.iter().copied().collect();
+    let invented: Vec<&&str> = ours
+        .difference(&real)
+        .filter(|n| !["annotationlib", "compression"].contains(n))
+        .collect();
+    assert!(
+        invented.is_empty(),
+        "not in Python {version:?}'s standard library: {invented:?}"
+    );
+    if version >= vec![3, 13] {
+        let lacking: Vec<&&str> = real.difference(&ours).collect();
+        assert!(
+            lacking.is_empty(),
+            "Python {version:?} has these too: {lacking:?}"
+        );
+        assert!(pypi::stdlib::has("asyncio") && pypi::stdlib::has("_thread"));
+        assert!(!pypi::stdlib::has("pytz") && !pypi::stdlib::has("homeassistant"));
+    } else {
+        eprintln!(
+            "\n!!! the build environment's Python is {version:?}, not 3.13: only checked that the list invents no module\n"
+        );
+    }
 }

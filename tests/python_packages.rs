@@ -506,6 +506,12 @@ fn the_cap_is_per_requirement_tree_not_per_run() {
     }
     assert!(lock["components"].get("greedy").is_none(), "{text}");
     assert_eq!(lock["python"].as_object().unwrap().len(), 20, "{text}");
+    // Each of the twenty generated packages (real flit-core wheels) builds for real.
+    let files = |name: &str| index.files.get(name).cloned();
+    for attr in lock["python"].as_object().unwrap().keys() {
+        support::builder::build_python(case.dir.path(), attr, &files)
+            .unwrap_or_else(|e| panic!("{attr}: {e}"));
+    }
     assert!(
         text.contains("its requirement tree would generate 17 packages (greedy-lib, leaf-01,")
             && text.contains("more than the limit of 16 per requirement"),
@@ -607,6 +613,17 @@ fn pins_the_set_misses_within_a_major_version_are_relaxed() {
         args["pythonRelaxDeps"],
         serde_json::json!(["AioHTTP"]),
         "{args}"
+    );
+    // It builds for real: nixpkgs' runtime dependency check passes with the pin relaxed.
+    let files = |name: &str| index.files.get(name).cloned();
+    support::builder::build_python(case.dir.path(), "pinny", &files)
+        .unwrap_or_else(|e| panic!("pinny: {e}"));
+    // lint, offline, agrees: a relaxed pin is no unmet requirement (it used to say one was).
+    let lint = run(&case, &index.url, &["lint"]);
+    assert!(
+        !String::from_utf8_lossy(&lint.stderr).contains("lint-python-requirement-unmet"),
+        "{}",
+        shown(&lint)
     );
 }
 
@@ -770,4 +787,191 @@ fn every_case_builds_with_its_real_backend() {
         assert_eq!(err.phase, phase, "{attr}: {err}");
         std::fs::write(&file, text).unwrap();
     }
+}
+
+/// What real packages need besides their declared requirements, packaged and then built for
+/// real:
+/// - `plugged` (setuptools) builds with `verhelp`, a build helper the set lacks (its
+///   `setup.py` imports it): `verhelp` is generated and built first, and `plugged` with it
+///   (a build requirement outside the set used to refuse the package);
+/// - `vthermy`'s package imports `homeassistant` (as `vtherm-api` does) and, through a module
+///   of its own, `pytz`, which its metadata does not declare (as `ims-envista` does): Home
+///   Assistant is given to its checks and pytz, which the set has, added to its dependencies;
+/// - `halfy` installs two packages, one importing a module nothing provides: that one is left
+///   out of `pythonImportsCheck`, the other still checked;
+/// - `hareq` requires `homeassistant>=2099.1`: Home Assistant is given to its checks (never
+///   packaged from the index), the pin relaxed.
+///
+/// Each repair is what makes its package build: with it undone, the real build fails in the
+/// phase it is for.
+#[test]
+fn build_helpers_and_imports_the_metadata_misses() {
+    let project = |name, pyproject, requires, packages| Sdist {
+        name,
+        version: "1.0",
+        requires,
+        pyproject: Some(pyproject),
+        packages,
+        summary: "A case of the issue",
+        license: Some("MIT"),
+        ..Sdist::default()
+    };
+    const SETUPTOOLS: &str = "[build-system]\nrequires = [\"setuptools>=64\"]\nbuild-backend = \"setuptools.build_meta\"\n";
+    let mut verhelp = project(
+        "verhelp",
+        "[build-system]\nrequires = [\"flit_core>=3.9\"]\nbuild-backend = \"flit_core.buildapi\"\n",
+        vec![],
+        vec!["verhelp"],
+    );
+    verhelp.extra_files = vec![(
+        "verhelp/__init__.py",
+        "\"\"\"A build helper.\"\"\"\n__version__ = \"1.0\"\n\ndef version():\n    return \"1.0\"\n",
+    )];
+    let mut plugged = project(
+        "plugged",
+        "[build-system]\nrequires = [\"setuptools>=64\", \"verhelp>=1\"]\nbuild-backend = \"setuptools.build_meta\"\n",
+        vec![],
+        vec!["plugged"],
+    );
+    plugged.setup_py = Some(
+        "import setuptools\nimport verhelp\n\nassert verhelp.version() == \"1.0\"\nsetuptools.setup(packages=[\"plugged\"])\n",
+    );
+    let mut vthermy = project("vthermy", SETUPTOOLS, vec![], vec!["vthermy"]);
+    vthermy.extra_files = vec![
+        (
+            "vthermy/__init__.py",
+            "\"\"\"The API.\n\nimport not_an_import_in_a_docstring\n\"\"\"\nimport logging\nfrom homeassistant.core import HomeAssistant\n\nfrom .const import DOMAIN\n\ntry:\n    import optional_speedup\nexcept ImportError:\n    pass\n",
+        ),
+        ("vthermy/const.py", "import pytz\n\nDOMAIN = \"vthermy\"\n"),
+    ];
+    let mut halfy = project("halfy", SETUPTOOLS, vec![], vec!["halfy", "halfy_ok"]);
+    halfy.setup_py =
+        Some("import setuptools\nsetuptools.setup(packages=[\"halfy\", \"halfy_ok\"])\n");
+    halfy.extra_files = vec![("halfy/__init__.py", "import not_on_any_index\n")];
+    let hareq = project(
+        "hareq",
+        SETUPTOOLS,
+        vec!["homeassistant>=2099.1"],
+        vec!["hareq"],
+    );
+    let served = |s: &Sdist, bytes: Vec<u8>| (s.name, vec![Served::new(s.filename(), bytes)]);
+    let index = serve_index(&[
+        served(&verhelp, verhelp.build()),
+        served(&plugged, plugged.build_with(&[&verhelp])),
+        served(&vthermy, vthermy.build()),
+        served(&halfy, halfy.build()),
+        served(&hareq, hareq.build()),
+    ]);
+    let mut case = Case::new();
+    case.source_release(
+        "o/needs",
+        "1.0.0",
+        "Needs what metadata misses",
+        source_component("needs", &["plugged", "vthermy", "halfy", "hareq"]),
+    );
+    case.want("[needs]\nrepo = \"o/needs\"\n");
+    let out = run(&case, &index.url, &["update-components"]);
+    let text = shown(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    for said in [
+        "warning[python-import-check]",
+        "vthermy 1.0: `vthermy` imports `homeassistant`: Home Assistant is given to its import check (`nativeCheckInputs`)",
+        "vthermy 1.0: `vthermy` imports `pytz`, which its metadata does not declare; Home Assistant's set has pytz 2025.2: added to its dependencies",
+        "halfy 1.0: `halfy` imports `not_on_any_index` when imported, which neither its metadata nor Home Assistant's set provides: left out of `pythonImportsCheck`",
+        "hareq 1.0 requires `homeassistant>=2099.1`; this nixpkgs has Home Assistant 2026.11.2: relaxed with `pythonRelaxDeps`",
+    ] {
+        assert!(text.contains(said), "{said}\n---\n{text}");
+    }
+    assert!(
+        !text.contains("optional_speedup") && !text.contains("not_an_import_in_a_docstring"),
+        "{text}"
+    );
+    let lock: serde_json::Value =
+        serde_json::from_str(&read(&case.pkgs().join("components.lock.json"))).unwrap();
+    let python = &lock["python"];
+    assert_eq!(
+        python.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["halfy", "hareq", "plugged", "verhelp", "vthermy"],
+        "{text}"
+    );
+    assert_eq!(
+        python["plugged"]["build_system"],
+        serde_json::json!(["setuptools", "verhelp"])
+    );
+    assert_eq!(
+        python["verhelp"]["needed_by"],
+        serde_json::json!(["plugged (its build): verhelp>=1"])
+    );
+    let dir = case.pkgs().parent().unwrap().to_owned();
+    let eval = |attr: &str| support::builder::evaluate_python(&dir, attr).unwrap();
+    let vthermy_args = eval("vthermy");
+    assert_eq!(
+        vthermy_args["nativeCheckInputs"][0]["pname"], "homeassistant",
+        "{vthermy_args}"
+    );
+    assert_eq!(
+        vthermy_args["dependencies"][0]["pname"], "pytz",
+        "{vthermy_args}"
+    );
+    assert_eq!(
+        eval("halfy")["pythonImportsCheck"],
+        serde_json::json!(["halfy_ok"])
+    );
+    let hareq_args = eval("hareq");
+    assert_eq!(
+        hareq_args["pythonRelaxDeps"],
+        serde_json::json!(["homeassistant"])
+    );
+    assert_eq!(hareq_args["nativeCheckInputs"][0]["pname"], "homeassistant");
+    let files = |name: &str| index.files.get(name).cloned();
+    for attr in ["plugged", "vthermy", "halfy", "hareq"] {
+        support::builder::build_python(&dir, attr, &files)
+            .unwrap_or_else(|e| panic!("{attr}: {e}"));
+    }
+    // Each repair undone: the real build fails where it was needed.
+    let undo = |attr: &str, from: &str, to: &str, phase: &str| {
+        let file = case.pkgs().join(format!("python/{attr}/default.nix"));
+        let text = read(&file);
+        assert!(text.contains(from), "{attr}: {from}\n{text}");
+        std::fs::write(&file, text.replace(from, to)).unwrap();
+        let err = support::builder::build_python(&dir, attr, &files).unwrap_err();
+        assert_eq!(err.phase, phase, "{attr} without `{from}`: {err}");
+        std::fs::write(&file, text).unwrap();
+    };
+    undo(
+        "plugged",
+        "  build-system = [\n    setuptools\n    verhelp\n  ];\n",
+        "  build-system = [ setuptools ];\n",
+        "build",
+    );
+    undo(
+        "vthermy",
+        "  nativeCheckInputs = [ home-assistant ];\n",
+        "",
+        "imports-check",
+    );
+    undo(
+        "vthermy",
+        "  dependencies = [ pytz ];\n",
+        "",
+        "imports-check",
+    );
+    undo(
+        "halfy",
+        "  pythonImportsCheck = [ \"halfy_ok\" ];\n",
+        "  pythonImportsCheck = [\n    \"halfy\"\n    \"halfy_ok\"\n  ];\n",
+        "imports-check",
+    );
+    undo(
+        "hareq",
+        "  pythonRelaxDeps = [ \"homeassistant\" ];\n",
+        "",
+        "runtime-deps-check",
+    );
+    undo(
+        "hareq",
+        "  nativeCheckInputs = [ home-assistant ];\n",
+        "",
+        "runtime-deps-check",
+    );
 }

@@ -136,7 +136,9 @@ def main():
         fail("install", f"no site-packages in {out}")
     site = sites[0]
     shutil.rmtree(os.path.join(site, "tests"), ignore_errors=True)
-    deps = spec["dependencies"]
+    # nativeCheckInputs are inputs of the whole build when checks run (stdenv adds
+    # nativeInstallCheckInputs to nativeBuildInputs): on the path of both checks.
+    deps = spec["dependencies"] + spec.get("check_inputs", [])
     if spec["deps_hook"]:
         run("runtime-deps-check", [python, spec["deps_hook"], wheel], work,
             clean_env([spec["hook_path"], site] + deps))

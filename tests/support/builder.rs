@@ -115,7 +115,10 @@ fn eval_with_stubs(checkout: &Path, body: &str) -> Result<Value, Failed> {
         # Build tools every real set has (the fixture's snapshot lists only runtime packages).
         tools = builtins.listToAttrs (map (name: {{ inherit name; value = {{ attr = name; pname = name; version = "0"; }}; }})
           [ "setuptools" "setuptools-scm" "hatchling" "hatch-vcs" "hatch-fancy-pypi-readme" "poetry-core" "flit-core" "flit-scm" "pdm-backend" "cython" ]);
-        stubs = tools // builtins.mapAttrs (name: p: {{ attr = name; inherit (p) pname version; }}) set // {{
+        snapshot = builtins.fromJSON (builtins.readFile ./pkgs/python-set.json);
+        stubs = tools // builtins.mapAttrs (name: p: {{ attr = name; inherit (p) pname version; imports = p.imports or [ ]; }}) set // {{
+          # Home Assistant as nixpkgs' Python set's callPackage reaches it (top level).
+          home-assistant = {{ attr = "home-assistant"; pname = "homeassistant"; version = snapshot.home_assistant; imports = [ "homeassistant" ]; }};
           lib = {{
             licenses = {{ {licenses} }};
             inherit escapeShellArg;

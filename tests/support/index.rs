@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::craft::{dir, file, tar_gz, zip};
+use super::craft::{dir, file, tar_gz};
 use super::http::{Reply, Server};
 
 /// An sdist to build.
@@ -50,6 +50,15 @@ impl Sdist {
             return self.legacy();
         }
         let (name, bytes) = super::pybuild::sdist(&self.tree(), &self.backends());
+        assert_eq!(name, self.filename(), "the backend names the sdist");
+        bytes
+    }
+
+    /// [`Sdist::build`] with build helpers the set lacks installed (each a project whose
+    /// wheel its own backend builds), as upstream had them when it made the sdist.
+    pub fn build_with(&self, plugins: &[&Sdist]) -> Vec<u8> {
+        let wheels: Vec<(String, Vec<u8>)> = plugins.iter().map(|p| p.build_wheel()).collect();
+        let (name, bytes) = super::pybuild::sdist_with(&self.tree(), &self.backends(), &wheels);
         assert_eq!(name, self.filename(), "the backend names the sdist");
         bytes
     }
@@ -179,38 +188,31 @@ impl Sdist {
     }
 }
 
-/// A pure-Python wheel (`py3-none-any`).
+/// A pure-Python wheel (`py2.py3-none-any`, as flit-core tags it) of one package named for the project, built by its
+/// real backend (flit-core), so that what is generated from it builds for real too.
 pub fn wheel(name: &str, version: &str, requires: &[&str], packages: &[&str]) -> (String, Vec<u8>) {
-    let stem = name.replace(['-', '.'], "_");
-    let info = format!("{stem}-{version}.dist-info");
-    let mut metadata = format!(
-        "Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: {name}, as a wheel\n"
+    let module = name.replace(['-', '.'], "_");
+    assert_eq!(
+        packages,
+        [module.as_str()],
+        "flit-core builds one package named for the project"
     );
-    for r in requires {
-        metadata.push_str(&format!("Requires-Dist: {r}\n"));
-    }
-    let top_level = packages.join("\n") + "\n";
-    let mut entries: Vec<(String, u32, Vec<u8>)> = vec![
-        (format!("{info}/METADATA"), 0o644, metadata.into_bytes()),
-        (
-            format!("{info}/WHEEL"),
-            0o644,
-            b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n".to_vec(),
+    // Sdist holds the static texts of the fixtures; these few are made once per test.
+    let leak = |s: &str| -> &'static str { Box::leak(s.to_owned().into_boxed_str()) };
+    let project = Sdist {
+        name: leak(name),
+        version: leak(version),
+        requires: requires.iter().map(|r| leak(r)).collect(),
+        pyproject: Some(
+            "[build-system]\nrequires = [\"flit_core>=3.9\"]\nbuild-backend = \"flit_core.buildapi\"\n",
         ),
-        (
-            format!("{info}/top_level.txt"),
-            0o644,
-            top_level.into_bytes(),
-        ),
-    ];
-    for package in packages {
-        entries.push((format!("{package}/__init__.py"), 0o644, b"X = 1\n".to_vec()));
-    }
-    let borrowed: Vec<(&str, u32, &[u8])> = entries
-        .iter()
-        .map(|(n, m, b)| (n.as_str(), *m, b.as_slice()))
-        .collect();
-    (format!("{stem}-{version}-py3-none-any.whl"), zip(&borrowed))
+        packages: vec![leak(&module)],
+        summary: leak(&format!("{name}, as a wheel")),
+        ..Sdist::default()
+    };
+    let (file, bytes) = project.build_wheel();
+    assert_eq!(file, format!("{module}-{version}-py2.py3-none-any.whl"));
+    (file, bytes)
 }
 
 /// Home Assistant's Python set of the 2026 fixture, evaluated by real Nix.

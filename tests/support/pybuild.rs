@@ -140,14 +140,15 @@ pub fn build(
                 }
             }
         } else {
-            // A set package as installed: its `dist-info` at the set's version (what nixpkgs'
-            // check reads of it); the packages under test never import them at import time.
-            super::builder::dist_info(
-                &set_site,
-                dep["pname"].as_str().unwrap_or_default(),
-                dep["version"].as_str().unwrap_or_default(),
-            );
+            set_package(&set_site, dep);
         }
+    }
+    // nativeCheckInputs (Home Assistant): on the path of the checks only, in a folder of
+    // their own, so a package that does not name them cannot import them.
+    let check_site = work.join(format!("{pname}-check-inputs"));
+    fs::create_dir_all(&check_site).unwrap();
+    for input in args["nativeCheckInputs"].as_array().into_iter().flatten() {
+        set_package(&check_site, input);
     }
     // fetch: the file and its hash.
     let name = src_file(&args["src"]);
@@ -166,6 +167,16 @@ pub fn build(
     }
     let mut build_system = Vec::new();
     for b in args["build-system"].as_array().into_iter().flatten() {
+        if b["generated"] == Value::Bool(true) {
+            // A build requirement the set lacked, generated: built first, as nixpkgs builds
+            // an input before the package that needs it.
+            for site in build(b, files, work, built)? {
+                if !build_system.contains(&site) {
+                    build_system.push(site);
+                }
+            }
+            continue;
+        }
         let (p, v) = (
             b["pname"].as_str().unwrap_or_default(),
             b["version"].as_str().unwrap_or("0"),
@@ -194,6 +205,7 @@ pub fn build(
         "unshare": unshare(),
         "relax": strings(&args["pythonRelaxDeps"]),
         "dependencies": deps,
+        "check_inputs": [check_site],
         "imports": strings(&args["pythonImportsCheck"]),
     });
     let spec_file = dir.join("spec.json");
@@ -219,15 +231,80 @@ pub fn build(
     Ok(sites)
 }
 
+/// A package of Home Assistant's set (or Home Assistant) as installed, as far as a generated
+/// package's checks meet it: its `dist-info` at the set's version (what nixpkgs' runtime
+/// dependency check reads), and a package for each module it installs (its
+/// `pythonImportsCheck`, else its name) in which every submodule and name can be imported
+/// (`from homeassistant.core import HomeAssistant`): the packages under test import their
+/// dependencies, never use them while being imported.
+fn set_package(site: &Path, dep: &Value) {
+    let pname = dep["pname"].as_str().unwrap_or_default();
+    super::builder::dist_info(site, pname, dep["version"].as_str().unwrap_or_default());
+    let mut modules: Vec<String> = strings(&dep["imports"])
+        .iter()
+        .filter_map(|i| i.split('.').next().map(str::to_owned))
+        .collect();
+    modules.push(hacs_nix::requirement::normalize(pname).replace('-', "_"));
+    for module in modules {
+        let dir = site.join(&module);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("__init__.py"), ANY_NAME).unwrap();
+    }
+}
+
+/// A module in which every name is a class and every submodule importable.
+const ANY_NAME: &str = r#"import importlib.abc, importlib.machinery, sys
+
+def __getattr__(name):
+    return type(name, (), {})
+
+class _Submodules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, fullname, path, target=None):
+        if fullname.startswith(__name__ + "."):
+            return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
+    def create_module(self, spec):
+        return None
+    def exec_module(self, module):
+        module.__getattr__ = __getattr__
+        module.__path__ = []
+
+sys.meta_path.append(_Submodules())
+"#;
+
 /// A source tree packed into an sdist by its real backend (`python -m build --sdist
 /// --no-isolation` with only `backends` on the path), once per test binary and tree.
 pub fn sdist(tree: &[(String, String)], backends: &[String]) -> (String, Vec<u8>) {
-    pack(tree, backends, "--sdist")
+    pack(tree, backends, "--sdist", &[])
+}
+
+/// [`sdist`] where some build requirements are none of the build environments' backends but
+/// installed wheels (`plugins`: a build helper the set lacks, as upstream had it installed).
+pub fn sdist_with(
+    tree: &[(String, String)],
+    backends: &[String],
+    plugins: &[(String, Vec<u8>)],
+) -> (String, Vec<u8>) {
+    let installed: Vec<PathBuf> = plugins.iter().map(|(n, b)| unzip_wheel(n, b)).collect();
+    pack(tree, backends, "--sdist", &installed)
 }
 
 /// The same tree built into a wheel (`--wheel`).
 pub fn wheel(tree: &[(String, String)], backends: &[String]) -> (String, Vec<u8>) {
-    pack(tree, backends, "--wheel")
+    pack(tree, backends, "--wheel", &[])
+}
+
+/// A pure wheel installed by unpacking it (what an installer does for one), once per wheel.
+fn unzip_wheel(name: &str, bytes: &[u8]) -> PathBuf {
+    static DIRS: OnceLock<Mutex<BTreeMap<String, PathBuf>>> = OnceLock::new();
+    let dirs = DIRS.get_or_init(Default::default);
+    if let Some(dir) = dirs.lock().unwrap().get(name) {
+        return dir.clone();
+    }
+    let dir = tempfile::tempdir().unwrap().keep();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    archive.extract(&dir).unwrap();
+    dirs.lock().unwrap().insert(name.to_owned(), dir.clone());
+    dir
 }
 
 /// `PATH` with each build input's `bin/` first, as stdenv puts build inputs' programs on it
@@ -241,10 +318,15 @@ fn bin_path(dirs: &[PathBuf]) -> std::ffi::OsString {
     std::env::join_paths(bins).unwrap()
 }
 
-fn pack(tree: &[(String, String)], backends: &[String], kind: &str) -> (String, Vec<u8>) {
+fn pack(
+    tree: &[(String, String)],
+    backends: &[String],
+    kind: &str,
+    plugins: &[PathBuf],
+) -> (String, Vec<u8>) {
     type Packed = BTreeMap<String, (String, Vec<u8>)>;
     static CACHE: OnceLock<Mutex<Packed>> = OnceLock::new();
-    let key = format!("{tree:?}{backends:?}{kind}");
+    let key = format!("{tree:?}{backends:?}{kind}{plugins:?}");
     let cache = CACHE.get_or_init(Default::default);
     if let Some(hit) = cache.lock().unwrap().get(&key) {
         return hit.clone();
@@ -258,8 +340,18 @@ fn pack(tree: &[(String, String)], backends: &[String], kind: &str) -> (String, 
     }
     let env = build_env();
     let mut path = vec![env.join("frontend")];
+    path.extend(plugins.iter().cloned());
     for b in backends {
-        path.push(backend(b, "0").unwrap_or_else(|e| panic!("{e}")));
+        let plugin = plugins.iter().any(|dir| {
+            fs::read_dir(dir).into_iter().flatten().flatten().any(|e| {
+                let name = e.file_name().to_string_lossy().to_ascii_lowercase();
+                name.ends_with(".dist-info")
+                    && name.starts_with(&format!("{}-", b.replace('-', "_")))
+            })
+        });
+        if !plugin {
+            path.push(backend(b, "0").unwrap_or_else(|e| panic!("{e}")));
+        }
     }
     let joined = std::env::join_paths(&path).unwrap();
     let out = Command::new(env.join("bare/bin/python"))

@@ -304,7 +304,12 @@ fn print_table(report: &DepsReport, packaged: &Packaged) -> Result<(), Failure> 
         text.push_str(&format!("missing → not packaged: {name}: {why}\n"));
     }
     print_stdout(&text)?;
-    for note in packaged.notes.iter().chain(&packaged.relaxed).chain(&packaged.imports) {
+    for note in packaged
+        .notes
+        .iter()
+        .chain(&packaged.relaxed)
+        .chain(&packaged.imports)
+    {
         eprint(&format!("note: {note}\n"));
     }
     eprint(&render_findings(&report.findings, colour_on_stderr()));

@@ -125,8 +125,8 @@ fn statements(text: &str) -> Vec<String> {
             }
             continue;
         }
-        let starts_statement = in_string.is_none()
-            && (line.starts_with("import ") || line.starts_with("from "));
+        let starts_statement =
+            in_string.is_none() && (line.starts_with("import ") || line.starts_with("from "));
         in_string = string_state(line, in_string);
         if starts_statement {
             let statement = line.to_owned();
@@ -257,10 +257,7 @@ import in_a_string
 '''
 from .sub.mod import thing; import aiohttp
 "#;
-        let found: Vec<Vec<String>> = statements(text)
-            .iter()
-            .map(|s| targets(s, "pkg"))
-            .collect();
+        let found: Vec<Vec<String>> = statements(text).iter().map(|s| targets(s, "pkg")).collect();
         assert_eq!(
             found,
             [

@@ -151,11 +151,10 @@ pub fn read(
     metadata.import_names.dedup();
     // Where the modules' files are: the wheel's top, or the sdist's `src/` or top.
     let base = if !wheel
-        && metadata
-            .import_names
-            .iter()
-            .any(|m| tree.lookup(&format!("src/{m}")).is_some() || tree.lookup(&format!("src/{m}.py")).is_some())
-    {
+        && metadata.import_names.iter().any(|m| {
+            tree.lookup(&format!("src/{m}")).is_some()
+                || tree.lookup(&format!("src/{m}.py")).is_some()
+        }) {
         "src/"
     } else {
         ""
@@ -164,7 +163,9 @@ pub fn read(
     own.extend(top_names(&tree, base));
     metadata.module_imports =
         super::imports::outside_imports(&mut tree, base, &metadata.import_names, &own);
-    metadata.module_imports.retain(|_, outside| !outside.is_empty());
+    metadata
+        .module_imports
+        .retain(|_, outside| !outside.is_empty());
     Ok(metadata)
 }
 

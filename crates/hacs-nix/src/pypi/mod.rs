@@ -14,7 +14,7 @@ pub mod import_check;
 mod imports;
 pub mod metadata;
 pub mod resolve;
-mod stdlib;
+pub mod stdlib;
 
 use std::str::FromStr;
 
@@ -464,7 +464,18 @@ impl Package {
                 self.attr.escape_debug()
             ));
         }
-        crate::names::check_arguments(self.needs().chain(&self.check_inputs))?;
+        crate::names::check_arguments(self.needs())?;
+        if let Some(other) = self
+            .check_inputs
+            .iter()
+            .find(|c| c.as_str() != import_check::HOME_ASSISTANT)
+        {
+            return Err(format!(
+                "`{}` cannot be given to a generated package's checks (only `{}`)",
+                other.escape_debug(),
+                import_check::HOME_ASSISTANT
+            ));
+        }
         if crate::hash::Sha256Digest::parse(&self.hash).is_err() {
             return Err(format!(
                 "`hash` `{}` is not a SHA-256",

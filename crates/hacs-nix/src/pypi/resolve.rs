@@ -227,9 +227,8 @@ pub async fn package_missing(
             .packages
             .iter()
             .filter_map(|(attr, p)| {
-                let lacking = |d: &&String| {
-                    names.find(d).is_none() && !out.packages.contains_key(d.as_str())
-                };
+                let lacking =
+                    |d: &&String| names.find(d).is_none() && !out.packages.contains_key(d.as_str());
                 p.dependencies
                     .iter()
                     .find(lacking)

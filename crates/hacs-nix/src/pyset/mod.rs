@@ -543,7 +543,11 @@ impl<'a> NameIndex<'a> {
         self.set
             .packages
             .iter()
-            .find(|(_, p)| p.imports.iter().any(|i| i.split('.').next() == Some(module)))
+            .find(|(_, p)| {
+                p.imports
+                    .iter()
+                    .any(|i| i.split('.').next() == Some(module))
+            })
             .map(|(a, p)| (a.as_str(), p))
             .or_else(|| self.find(module))
             .or_else(|| self.find(&module.replace('_', "-")))

@@ -93,12 +93,17 @@ impl Draft {
         const UNREACHABLE: &str =
             "the next run with the index reachable checks for a newer release";
         const RELAXED: &str = "nothing to do if it works; the next nixpkgs may meet the pin";
-        const IMPORTS: &str = "read from the package's own files; tell its authors what its metadata misses";
+        const IMPORTS: &str =
+            "read from the package's own files; tell its authors what its metadata misses";
         let warnings = notes
             .into_iter()
             .map(|n| (n, "python-index-unreachable", UNREACHABLE))
             .chain(relaxed.into_iter().map(|r| (r, "python-relaxed", RELAXED)))
-            .chain(imports.into_iter().map(|i| (i, "python-import-check", IMPORTS)));
+            .chain(
+                imports
+                    .into_iter()
+                    .map(|i| (i, "python-import-check", IMPORTS)),
+            );
         let filed = self.findings.entry(PYTHON_FINDINGS.to_owned()).or_default();
         for (message, rule, help) in warnings {
             filed.push(Finding::warning(
@@ -206,7 +211,7 @@ impl Draft {
                 .or_else(|| old_usable.get(&attr))
                 .cloned();
             if let Some(package) = package {
-                queue.extend(package.dependencies.iter().cloned());
+                queue.extend(package.needs().cloned());
                 self.lock.python.insert(attr, package);
             }
         }
