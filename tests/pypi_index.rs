@@ -551,24 +551,23 @@ fn missing_requirements_are_packaged_recursively() {
             tar_file(&format!("{top}/PKG-INFO"), info.as_bytes()),
         ])
     };
-    let wheel = support::craft::zip(&[(
-        "beta-2.0.dist-info/METADATA",
-        0o644,
-        b"Metadata-Version: 2.1\nName: beta\nVersion: 2.0\n".as_slice(),
-    )]);
+    // What is generated is built by its real backend, and built for real below.
+    let alpha = support::index::Sdist {
+        name: "alpha",
+        version: "1.0",
+        requires: vec![
+            "beta>=2",
+            "aiohttp>=3",
+            "winonly; sys_platform == \"win32\"",
+        ],
+        packages: vec!["alpha"],
+        summary: "alpha",
+        ..support::index::Sdist::default()
+    };
+    let (beta_file, beta) = support::index::wheel("beta", "2.0", &[], &["beta"]);
     let files: Vec<(&str, Vec<u8>)> = vec![
-        (
-            "alpha-1.0.tar.gz",
-            sdist(
-                "alpha",
-                &[
-                    "beta>=2",
-                    "aiohttp>=3",
-                    "winonly; sys_platform == \"win32\"",
-                ],
-            ),
-        ),
-        ("beta-2.0-py3-none-any.whl", wheel),
+        ("alpha-1.0.tar.gz", alpha.build()),
+        (beta_file.as_str(), beta),
         ("cyc-a-1.0.tar.gz", sdist("cyc-a", &["cyc-b"])),
         ("cyc-b-1.0.tar.gz", sdist("cyc-b", &["cyc-a"])),
         (
@@ -635,6 +634,9 @@ fn missing_requirements_are_packaged_recursively() {
         ),
         ("whl", "beta")
     );
+    let served = |name: &str| index.files.get(name).cloned();
+    support::pybuild::build_generated(&packaged.packages, &set, &served)
+        .unwrap_or_else(|e| panic!("{e}"));
     // A cycle is joined (each fetched once), then refused: nixpkgs cannot build it.
     for attr in ["cyc-a", "cyc-b"] {
         assert!(

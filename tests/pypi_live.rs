@@ -76,7 +76,9 @@ fn micloud_as_pip_downloads_it() {
 /// - serialx: setuptools + setuptools-scm, a Rust extension only Windows and macOS build;
 /// - xyscreens: hatchling + hatch-vcs, `hatchling>=1.29` against the set's 1.27 (relaxed);
 /// - tmodbus: hatchling + hatch-vcs, needs tenacity (generated);
-/// - their own dependencies typing-extensions (flit-core, `flit_core<4` relaxed) and tenacity.
+/// - their own dependencies typing-extensions (flit-core, `flit_core<4` relaxed) and tenacity;
+/// - ims-envista: setuptools, imports `pytz` without declaring it (added from the set, as its
+///   files say), needs async-timeout (generated).
 ///
 /// (micloud, tried too, is refused: requests needs charset-normalizer, whose setup.py runs
 /// `cythonize` on Linux; the set has requests in real nixpkgs anyway.)
@@ -86,7 +88,11 @@ fn real_packages_are_packaged_and_build_for_real() {
     let python = support::builder::oracle_python();
     let index = pypi::index_url(&python).unwrap();
     let set = support::index::fixture_set();
-    let wanted = support::index::wanted(&["serialx", "xyscreens", "tmodbus"], "live");
+    let wanted =
+        support::index::wanted(&["serialx", "xyscreens", "tmodbus", "ims-envista"], "live");
+    // Real packages use their dependencies while being imported (ims-envista calls
+    // `pytz.timezone` at the top of a module): the set's packages installed for real.
+    support::pybuild::install_set_packages_for_real();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -111,6 +117,8 @@ fn real_packages_are_packaged_and_build_for_real() {
         "tmodbus",
         "typing-extensions",
         "tenacity",
+        "ims-envista",
+        "async-timeout",
     ] {
         assert!(
             packaged.packages.contains_key(name),
@@ -118,6 +126,23 @@ fn real_packages_are_packaged_and_build_for_real() {
             packaged.refused
         );
     }
+    // ims-envista imports pytz, which its metadata does not declare: read from its files,
+    // found in the set, added (its import check failed without it).
+    eprintln!("import check: {:#?}", packaged.imports);
+    assert!(
+        packaged
+            .imports
+            .iter()
+            .any(|w| w.starts_with("ims-envista ")
+                && w.contains("imports `pytz`, which its metadata does not declare")),
+        "{:#?}",
+        packaged.imports
+    );
+    assert!(
+        packaged.packages["ims-envista"]
+            .dependencies
+            .contains(&"pytz".to_owned())
+    );
     let backends: std::collections::BTreeSet<&str> = packaged
         .packages
         .values()
@@ -184,4 +209,13 @@ fn real_packages_are_packaged_and_build_for_real() {
         built.unwrap_or_else(|e| panic!("{attr}: {e}"));
         eprintln!("built for real: {attr}");
     }
+    // Without the pytz the reading added, ims-envista's import check fails.
+    let file = pkgs.join("python/ims-envista/default.nix");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let without = text.replace("    pytz\n", "");
+    assert_ne!(without, text, "{text}");
+    std::fs::write(&file, without).unwrap();
+    let err = support::builder::build_python(checkout.path(), "ims-envista", &files).unwrap_err();
+    assert_eq!(err.phase, "imports-check", "{err}");
+    assert!(err.message.contains("No module named 'pytz'"), "{err}");
 }
