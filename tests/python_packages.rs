@@ -902,6 +902,21 @@ fn build_helpers_and_imports_the_metadata_misses() {
         python["verhelp"]["needed_by"],
         serde_json::json!(["plugged (its build): verhelp>=1"])
     );
+    // A rerun reuses every package from the lock (no download) and places the same: the
+    // generated build helper is kept, the import check's repairs made again.
+    let before = read(&case.pkgs().join("components.lock.json"));
+    let files_before: Vec<String> = ["plugged", "verhelp", "vthermy", "halfy", "hareq"]
+        .iter()
+        .map(|a| read(&case.pkgs().join(format!("python/{a}/default.nix"))))
+        .collect();
+    let again = run(&case, &index.url, &["update-components"]);
+    assert_eq!(again.status.code(), Some(0), "{}", shown(&again));
+    assert_eq!(read(&case.pkgs().join("components.lock.json")), before);
+    let files_after: Vec<String> = ["plugged", "verhelp", "vthermy", "halfy", "hareq"]
+        .iter()
+        .map(|a| read(&case.pkgs().join(format!("python/{a}/default.nix"))))
+        .collect();
+    assert_eq!(files_after, files_before);
     let dir = case.pkgs().parent().unwrap().to_owned();
     let eval = |attr: &str| support::builder::evaluate_python(&dir, attr).unwrap();
     let vthermy_args = eval("vthermy");
