@@ -96,6 +96,49 @@ fn snapshot_round_trip_and_staleness() {
         nixpkgs.key().unwrap(),
         "fresh while nixpkgs is unchanged"
     );
+    // Each package's pythonImportsCheck is read (a string where a list belongs is none).
+    assert_eq!(evaluated.packages["pyyaml"].imports, ["yaml", "yaml.cyaml"]);
+    assert!(evaluated.packages["dictor-string-check"].imports.is_empty());
+    // A snapshot of the schema before (no imports) still loads; it is evaluated again where
+    // it can be, and serves as it is offline.
+    let mut old: serde_json::Value = serde_json::from_str(&evaluated.to_json()).unwrap();
+    old["schema"] = 1.into();
+    for package in old["packages"].as_object_mut().unwrap().values_mut() {
+        package.as_object_mut().unwrap().remove("imports");
+    }
+    let old_file = work.path().join("old-python-set.json");
+    std::fs::write(&old_file, old.to_string()).unwrap();
+    let reference = copy.join("ha-2026").display().to_string();
+    let absent = work.path().join("no-flake.lock");
+    match pyset::obtain(
+        pyset::Which::Reference(&reference),
+        &absent,
+        &old_file,
+        true,
+    )
+    .unwrap()
+    {
+        pyset::Obtained::Evaluated(set) => {
+            assert!(set.is_current());
+            assert_eq!(set.packages["pyyaml"].imports, ["yaml", "yaml.cyaml"]);
+        }
+        other => panic!("an old snapshot is evaluated again: {other:?}"),
+    }
+    match pyset::obtain(
+        pyset::Which::Reference(&reference),
+        &absent,
+        &old_file,
+        false,
+    )
+    .unwrap()
+    {
+        pyset::Obtained::Snapshot(set) => assert!(!set.is_current()),
+        other => panic!("offline, the old snapshot serves: {other:?}"),
+    }
+    old["schema"] = 99.into();
+    std::fs::write(&old_file, old.to_string()).unwrap();
+    let err = PythonSet::load(&old_file).unwrap_err().to_string();
+    assert!(err.contains("a newer hacs-nix wrote it"), "{err}");
     // The key is the NAR hash of the folder: real Nix agrees.
     let hex = hacs_nix::hash::Sha256Digest::parse(&loaded.nixpkgs.nar_hash)
         .unwrap()

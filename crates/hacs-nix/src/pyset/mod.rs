@@ -11,7 +11,9 @@ use thiserror::Error;
 
 use crate::requirement::{Semantics, normalize};
 
-pub const SNAPSHOT_SCHEMA: u32 = 1;
+/// 2: each package carries its `pythonImportsCheck`. An older snapshot still loads; it is
+/// evaluated again where it can be (offline it serves as it is).
+pub const SNAPSHOT_SCHEMA: u32 = 2;
 const EXPRESSION: &str = include_str!("python-set.nix");
 
 #[derive(Debug, Error)]
@@ -119,7 +121,9 @@ pub fn obtain(
         return ad_hoc(&nixpkgs, &key, evaluate);
     }
     match saved {
-        Some(set) if set.nixpkgs == key => Ok(Obtained::Snapshot(set)),
+        Some(set) if set.nixpkgs == key && (set.is_current() || !evaluate) => {
+            Ok(Obtained::Snapshot(set))
+        }
         _ if !evaluate => Err(PySetError::StaleOffline(snapshot.display().to_string())),
         _ => self::evaluate(&nixpkgs).map(Obtained::Evaluated),
     }
@@ -145,6 +149,7 @@ fn ad_hoc(nixpkgs: &Nixpkgs, key: &NixpkgsKey, evaluate: bool) -> Result<Obtaine
     if let Some(path) = &path
         && let Ok(Some(set)) = PythonSet::load(path)
         && set.nixpkgs == *key
+        && (set.is_current() || !evaluate)
     {
         return Ok(Obtained::AdHoc(set));
     }
@@ -425,13 +430,19 @@ impl PythonSet {
         };
         let set: Self = serde_json::from_str(&text)
             .map_err(|e| bad(format!("not a Python-set snapshot: {e}")))?;
-        if set.schema != SNAPSHOT_SCHEMA {
+        if !(1..=SNAPSHOT_SCHEMA).contains(&set.schema) {
             return Err(bad(format!(
-                "snapshot schema {} is not {SNAPSHOT_SCHEMA}; refresh it",
+                "snapshot schema {} is not one this hacs-nix reads (1 to {SNAPSHOT_SCHEMA}): a newer hacs-nix wrote it; update hacs-nix, or delete the file to evaluate it again",
                 set.schema
             )));
         }
         Ok(Some(set))
+    }
+
+    /// Whether it says all this hacs-nix reads of a set (an older schema lacks the
+    /// packages' `pythonImportsCheck`).
+    pub fn is_current(&self) -> bool {
+        self.schema == SNAPSHOT_SCHEMA
     }
 
     /// The snapshot's bytes: pretty, sorted, newline-terminated (stable across runs).
