@@ -358,7 +358,7 @@ fn generated_python_packages_evaluate() {
         build_relax: vec![("flit_core<4,>=3.9".to_owned(), "flit_core".to_owned())],
         dependencies: vec!["click".to_owned(), "requests".to_owned()],
         import_names: vec!["micloud".to_owned(), "micloud_cli".to_owned()],
-        module_imports: std::collections::BTreeMap::new(),
+        module_imports: Some(std::collections::BTreeMap::new()),
         check_inputs: vec!["home-assistant".to_owned()],
         imports_left_out: vec!["micloud_cli".to_owned()],
         build_missing: Vec::new(),

@@ -917,6 +917,24 @@ fn build_helpers_and_imports_the_metadata_misses() {
         .map(|a| read(&case.pkgs().join(format!("python/{a}/default.nix"))))
         .collect();
     assert_eq!(files_after, files_before);
+    // A lock entry an older hacs-nix wrote (its files never read for the import check) is
+    // downloaded and read again, and placed the same.
+    let lock_path = case.pkgs().join("components.lock.json");
+    let mut older: serde_json::Value = serde_json::from_str(&before).unwrap();
+    assert!(
+        older["python"]["vthermy"]["module_imports"].is_object(),
+        "{before}"
+    );
+    older["python"]["vthermy"]
+        .as_object_mut()
+        .unwrap()
+        .remove("module_imports");
+    std::fs::write(&lock_path, serde_json::to_string_pretty(&older).unwrap()).unwrap();
+    let again = run(&case, &index.url, &["update-components"]);
+    assert_eq!(again.status.code(), Some(0), "{}", shown(&again));
+    let relocked: serde_json::Value = serde_json::from_str(&read(&lock_path)).unwrap();
+    let expected: serde_json::Value = serde_json::from_str(&before).unwrap();
+    assert_eq!(relocked, expected);
     let dir = case.pkgs().parent().unwrap().to_owned();
     let eval = |attr: &str| support::builder::evaluate_python(&dir, attr).unwrap();
     let vthermy_args = eval("vthermy");

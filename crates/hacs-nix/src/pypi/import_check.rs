@@ -43,7 +43,7 @@ pub fn place(
     let mut out = Placed::default();
     let mut added = BTreeSet::new();
     for module in &package.import_names {
-        let Some(outside) = package.module_imports.get(module) else {
+        let Some(outside) = package.module_imports.as_ref().and_then(|m| m.get(module)) else {
             continue;
         };
         let mut unprovided = Vec::new();
@@ -100,7 +100,12 @@ fn declared_modules(
     names: &NameIndex<'_>,
 ) -> BTreeSet<String> {
     let mut modules: BTreeSet<String> = package.import_names.iter().cloned().collect();
-    modules.extend(package.module_imports.keys().cloned());
+    modules.extend(
+        package
+            .module_imports
+            .iter()
+            .flat_map(|m| m.keys().cloned()),
+    );
     let mut seen = BTreeSet::new();
     let mut stack: Vec<&String> = package.dependencies.iter().collect();
     while let Some(dep) = stack.pop() {

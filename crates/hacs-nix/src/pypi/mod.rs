@@ -427,11 +427,12 @@ pub struct Package {
     #[serde(default)]
     pub requires: Vec<String>,
     pub import_names: Vec<String>,
-    /// For each import name, the outside modules importing it runs, as its files say: placed
-    /// against the set on every run (declared, added from the set, Home Assistant, or the
-    /// module left out of `pythonImportsCheck`).
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub module_imports: std::collections::BTreeMap<String, Vec<String>>,
+    /// For each import name, the outside modules importing it runs, as its files say (only
+    /// names with some): placed against the set on every run (declared, added from the set,
+    /// Home Assistant, or the module left out of `pythonImportsCheck`). `None` in a lock
+    /// entry written before the files were read for it: such an entry is read again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module_imports: Option<std::collections::BTreeMap<String, Vec<String>>>,
     /// Attributes for `nativeCheckInputs`: `home-assistant` where a module imports
     /// `homeassistant`, as nixpkgs gives it to such packages' checks.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -625,7 +625,10 @@ async fn one(
         package.build_system.dedup();
         package
     };
+    // Reused without a download while its file is unchanged, once its files have been read
+    // for the import check (an entry of an older hacs-nix has not).
     if let Some(package) = locked
+        && package.module_imports.is_some()
         && package.file == chosen.file.filename
         && crate::hash::Sha256Digest::parse(&package.hash)
             .is_ok_and(|d| d.to_hex().eq_ignore_ascii_case(&chosen.sha256))
@@ -707,7 +710,7 @@ async fn one(
         dependencies: Vec::new(),
         requires: meta.requires.clone(),
         import_names: meta.import_names.clone(),
-        module_imports: meta.module_imports.clone(),
+        module_imports: Some(meta.module_imports.clone()),
         check_inputs: Vec::new(),
         imports_left_out: Vec::new(),
         relax_deps: Vec::new(),
