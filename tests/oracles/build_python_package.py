@@ -4,8 +4,9 @@ runs its hooks (shared/nixpkgs/python: mk-python-derivation.nix and the hooks be
 1. unpack the fetched file (an sdist; a wheel goes straight to dist/, as wheelUnpackHook does);
 2. postPatch, with real bash (`substituteInPlace --replace-fail` as stdenv defines it: each
    literal must be there, every occurrence replaced);
-3. pypaBuildPhase: `python -m build --no-isolation --outdir dist/ --wheel`, with only the
-   declared `build-system` on the path and the network cut (`unshare -rn`);
+3. pypaBuildPhase: `python -m build --no-isolation --outdir dist/ --wheel`, with only `wheel`
+   (which the hook propagates) and the declared `build-system` on the path, the front end on
+   its own, and the network cut (`unshare -rn`);
 4. pythonRelaxDeps: the listed names' version specifiers dropped from the wheel's METADATA,
    as nixpkgs' relax hook does before the checks;
 5. pypaInstallPhase: `python -m installer --prefix $out`; site-packages/tests removed as
@@ -118,9 +119,13 @@ def main():
         if spec.get("postPatch"):
             run("patch", ["bash", "-euo", "pipefail", "-c", SUBSTITUTE + spec["postPatch"]],
                 root, clean_env([]))
-        build = [python, "-m", "build", "--no-isolation", "--outdir", "dist/", "--wheel"]
+        # The front end on its own path (as nixpkgs runs pyproject-build, a program of its
+        # own), so the backend's hooks see only `wheel` and the declared build system.
+        front = "import sys; sys.path.insert(0, sys.argv.pop(1)); from build.__main__ import entrypoint; entrypoint()"
+        build = [python, "-c", front, spec["frontend"], "--no-isolation", "--outdir", "dist/",
+                 "--wheel"]
         run("build", spec["unshare"] + build, root,
-            clean_env([spec["frontend"]] + spec["build_system"], spec["build_system"]))
+            clean_env([spec["wheel_hook"]] + spec["build_system"], spec["build_system"]))
         for w in glob.glob(os.path.join(root, "dist", "*.whl")):
             shutil.move(w, dist)
     wheels = glob.glob(os.path.join(dist, "*.whl"))

@@ -25,7 +25,9 @@ pub fn build_env() -> PathBuf {
             .map(PathBuf::from)
             .unwrap_or_else(|| Path::new(ROOT).join(".venv-oracle/build"));
         assert!(
-            dir.join("bare/bin/python").exists() && dir.join("frontend/.done").exists(),
+            dir.join("bare/bin/python").exists()
+                && dir.join("frontend/.done").exists()
+                && dir.join("hook-wheel/.done").exists(),
             "no build environments at {}: run `bash scripts/oracles`",
             dir.display()
         );
@@ -197,6 +199,7 @@ pub fn build(
         "python": env.join("bare/bin/python"),
         "frontend": env.join("frontend"),
         "hook_path": env.join("hook-26"),
+        "wheel_hook": env.join("hook-wheel"),
         "deps_hook": hook,
         "src": src,
         "wheel": args["format"] == "wheel",
