@@ -157,19 +157,8 @@ fn real_packages_are_packaged_and_build_for_real() {
     );
 
     // The checkout the generator would write, then each package built for real.
-    let checkout = tempfile::tempdir().unwrap();
+    let checkout = support::pybuild::write_generated(&packaged.packages, &set);
     let pkgs = checkout.path().join("pkgs");
-    std::fs::create_dir_all(pkgs.join("python")).unwrap();
-    std::fs::write(pkgs.join("python-set.json"), set.to_json()).unwrap();
-    for (attr, package) in &packaged.packages {
-        let dir = pkgs.join("python").join(attr);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(
-            dir.join("default.nix"),
-            hacs_nix::nixgen::render_python_package(package).unwrap(),
-        )
-        .unwrap();
-    }
     let by_file: std::collections::BTreeMap<String, String> = packaged
         .packages
         .values()

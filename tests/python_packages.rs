@@ -114,6 +114,39 @@ fn run(case: &Case, index: &str, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// A project of one of the issue's cases: version 1.0, MIT, its `pyproject.toml`'s build
+/// system, its requirements and packages.
+fn project(
+    name: &'static str,
+    pyproject: &'static str,
+    requires: Vec<&'static str>,
+    packages: Vec<&'static str>,
+) -> Sdist {
+    Sdist {
+        name,
+        version: "1.0",
+        requires,
+        pyproject: Some(pyproject),
+        packages,
+        summary: "A case of the issue",
+        license: Some("MIT"),
+        ..Sdist::default()
+    }
+}
+
+/// A checkout wanting one component `o/<domain>` (release 1.0.0) that needs `requirements`.
+fn wanting(domain: &str, description: &str, requirements: &[&str]) -> Case {
+    let mut case = Case::new();
+    case.source_release(
+        &format!("o/{domain}"),
+        "1.0.0",
+        description,
+        source_component(domain, requirements),
+    );
+    case.want(&format!("[{domain}]\nrepo = \"o/{domain}\"\n"));
+    case
+}
+
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -650,14 +683,11 @@ fn fetch_pypi_names_the_file_as_the_index_does() {
         "calver",
         vec![Served::new("calver-2024.01.5.tar.gz".to_owned(), sdist)],
     )]);
-    let mut case = Case::new();
-    case.source_release(
-        "o/dated",
-        "1.0.0",
+    let case = wanting(
+        "dated",
         "Needs a calendar-versioned package",
-        source_component("dated", &["calver>=2024.1"]),
+        &["calver>=2024.1"],
     );
-    case.want("[dated]\nrepo = \"o/dated\"\n");
     let out = run(&case, &index.url, &["update-components"]);
     assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
     let files = |name: &str| index.files.get(name).cloned();
@@ -678,16 +708,6 @@ fn fetch_pypi_names_the_file_as_the_index_does() {
 /// - `uvy` (uv-build): a backend the set has beyond the old table.
 #[test]
 fn every_case_builds_with_its_real_backend() {
-    let project = |name, pyproject, requires, packages| Sdist {
-        name,
-        version: "1.0",
-        requires,
-        pyproject: Some(pyproject),
-        packages,
-        summary: "A case of the issue",
-        license: Some("MIT"),
-        ..Sdist::default()
-    };
     let mut tidy = project(
         "tidy",
         "[build-system]\nrequires = [\"hatchling\"]\nbuild-backend = \"hatchling.build\"\n",
@@ -729,14 +749,11 @@ fn every_case_builds_with_its_real_backend() {
         .map(|s| (s.name, vec![Served::new(s.filename(), s.build())]))
         .collect();
     let index = serve_index(&projects);
-    let mut case = Case::new();
-    case.source_release(
-        "o/cases",
-        "1.0.0",
+    let case = wanting(
+        "cases",
         "Needs every case",
-        source_component("cases", &["serialish", "flitty", "pinny2", "uvy"]),
+        &["serialish", "flitty", "pinny2", "uvy"],
     );
-    case.want("[cases]\nrepo = \"o/cases\"\n");
     let out = run(&case, &index.url, &["update-components"]);
     let text = shown(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
@@ -806,16 +823,6 @@ fn every_case_builds_with_its_real_backend() {
 /// phase it is for.
 #[test]
 fn build_helpers_and_imports_the_metadata_misses() {
-    let project = |name, pyproject, requires, packages| Sdist {
-        name,
-        version: "1.0",
-        requires,
-        pyproject: Some(pyproject),
-        packages,
-        summary: "A case of the issue",
-        license: Some("MIT"),
-        ..Sdist::default()
-    };
     const SETUPTOOLS: &str = "[build-system]\nrequires = [\"setuptools>=64\"]\nbuild-backend = \"setuptools.build_meta\"\n";
     let mut verhelp = project(
         "verhelp",
@@ -862,14 +869,11 @@ fn build_helpers_and_imports_the_metadata_misses() {
         served(&halfy, halfy.build()),
         served(&hareq, hareq.build()),
     ]);
-    let mut case = Case::new();
-    case.source_release(
-        "o/needs",
-        "1.0.0",
+    let case = wanting(
+        "needs",
         "Needs what metadata misses",
-        source_component("needs", &["plugged", "vthermy", "halfy", "hareq"]),
+        &["plugged", "vthermy", "halfy", "hareq"],
     );
-    case.want("[needs]\nrepo = \"o/needs\"\n");
     let out = run(&case, &index.url, &["update-components"]);
     let text = shown(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");

@@ -106,7 +106,8 @@ fn eval_with_stubs(checkout: &Path, body: &str) -> Result<Value, Failed> {
     let expr = format!(
         r#"
       let
-        set = (builtins.fromJSON (builtins.readFile ./pkgs/python-set.json)).packages;
+        snapshot = builtins.fromJSON (builtins.readFile ./pkgs/python-set.json);
+        set = snapshot.packages;
         escapeShellArg = arg:
           let s = toString arg; in
           if builtins.match "[[:alnum:],._+:@%/-]+" s == null
@@ -115,7 +116,6 @@ fn eval_with_stubs(checkout: &Path, body: &str) -> Result<Value, Failed> {
         # Build tools every real set has (the fixture's snapshot lists only runtime packages).
         tools = builtins.listToAttrs (map (name: {{ inherit name; value = {{ attr = name; pname = name; version = "0"; }}; }})
           [ "setuptools" "setuptools-scm" "hatchling" "hatch-vcs" "hatch-fancy-pypi-readme" "poetry-core" "flit-core" "flit-scm" "pdm-backend" "cython" ]);
-        snapshot = builtins.fromJSON (builtins.readFile ./pkgs/python-set.json);
         stubs = tools // builtins.mapAttrs (name: p: {{ attr = name; inherit (p) pname version; imports = p.imports or [ ]; }}) set // {{
           # Home Assistant as nixpkgs' Python set's callPackage reaches it (top level).
           home-assistant = {{ attr = "home-assistant"; pname = "homeassistant"; version = snapshot.home_assistant; imports = [ "homeassistant" ]; }};

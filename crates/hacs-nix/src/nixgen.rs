@@ -337,22 +337,12 @@ pub fn render_index<'a>(
     components: impl IntoIterator<Item = (&'a str, &'a [String])>,
     python: &std::collections::BTreeMap<String, Package>,
 ) -> Result<String, NixgenError> {
-    let generated = |deps: &[String]| -> Vec<String> {
-        deps.iter()
-            .filter(|d| python.contains_key(d.as_str()))
-            .cloned()
-            .collect()
-    };
-    // A generated package's build requirements may be generated too (a hatchling plugin).
-    let generated_needs = |package: &Package| -> Vec<String> {
-        let mut needs: Vec<String> = package
-            .needs()
-            .filter(|d| python.contains_key(d.as_str()))
-            .cloned()
-            .collect();
-        needs.sort();
-        needs.dedup();
-        needs
+    // What of `needs` is generated, each once (a generated package's build requirements may
+    // be generated too, a hatchling plugin, and also be run-time ones).
+    let generated = |needs: &mut dyn Iterator<Item = &String>| -> Vec<String> {
+        let set: std::collections::BTreeSet<&String> =
+            needs.filter(|d| python.contains_key(d.as_str())).collect();
+        set.into_iter().cloned().collect()
     };
     let call = |out: &mut String, indent: &str, attr: &str, path: &str, from: &[String]| {
         let head = format!("{indent}{attr} = callPackage ./{path} {{");
@@ -390,7 +380,7 @@ pub fn render_index<'a>(
                 "    ",
                 attr,
                 &format!("python/{attr}"),
-                &generated_needs(package),
+                &generated(&mut package.needs()),
             );
         }
         out.push_str("  };\nin\n");
@@ -400,7 +390,13 @@ pub fn render_index<'a>(
         if !is_path_attribute(attr) {
             return Err(NixgenError::Identifier(attr.to_owned()));
         }
-        call(&mut out, "  ", attr, attr, &generated(dependencies));
+        call(
+            &mut out,
+            "  ",
+            attr,
+            attr,
+            &generated(&mut dependencies.iter()),
+        );
     }
     out.push_str("}\n");
     Ok(out)

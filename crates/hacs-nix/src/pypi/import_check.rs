@@ -114,7 +114,6 @@ fn declared_modules(
         }
         if let Some(other) = generated.get(dep) {
             modules.extend(other.import_names.iter().cloned());
-            modules.insert(other.attr.replace('-', "_"));
             stack.extend(other.dependencies.iter());
         } else if let Some((_, found)) = names.find(dep) {
             modules.extend(import_names_of(found));

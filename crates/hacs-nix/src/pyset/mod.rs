@@ -560,8 +560,8 @@ impl<'a> NameIndex<'a> {
                     .any(|i| i.split('.').next() == Some(module))
             })
             .map(|(a, p)| (a.as_str(), p))
+            // (`find` normalises as PEP 503 does: `ulid_transform` is `ulid-transform`.)
             .or_else(|| self.find(module))
-            .or_else(|| self.find(&module.replace('_', "-")))
     }
 }
 
